@@ -1,0 +1,22 @@
+import { Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import { PipelineModule } from '@dockyard/pipeline';
+import { AuthGuard } from './auth/auth.guard';
+import { BuildsController } from './builds/builds.controller';
+import { DomainErrorFilter } from './domain-error.filter';
+import { HealthController } from './health/health.controller';
+import { MetricsController } from './metrics.controller';
+import { ProjectsController } from './projects/projects.controller';
+import { WebhooksController } from './webhooks/webhooks.controller';
+
+/** The HTTP side: webhooks, the REST API, health and metrics. */
+@Module({
+  imports: [TerminusModule.forRoot({ logger: false }), PipelineModule],
+  controllers: [HealthController, MetricsController, WebhooksController, BuildsController, ProjectsController],
+  providers: [
+    { provide: APP_GUARD, useClass: AuthGuard },
+    { provide: APP_FILTER, useClass: DomainErrorFilter },
+  ],
+})
+export class ApiModule {}

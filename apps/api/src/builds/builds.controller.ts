@@ -1,0 +1,122 @@
+import { Controller, Get, Inject, Param, ParseUUIDPipe, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { APP_CONFIG, AppConfig } from '@dockyard/config';
+import { BuildRepository, FINAL_STATUSES, ProjectRepository } from '@dockyard/db';
+import { Actor, BuildCommands, NotFoundError } from '@dockyard/pipeline';
+import { CurrentActor, RequireScope } from '../auth/auth.guard';
+import { buildView } from './build.view';
+import { ListBuildsQuery, LogsQuery } from './builds.dto';
+
+const FOLLOW_POLL_MS = 300;
+
+@ApiTags('builds')
+@ApiBearerAuth()
+@Controller('api/v1/builds')
+export class BuildsController {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly builds: BuildRepository,
+    private readonly projects: ProjectRepository,
+    private readonly commands: BuildCommands,
+  ) {}
+
+  @Get()
+  @RequireScope('read')
+  @ApiOperation({ summary: 'List builds, newest first' })
+  async list(@Query() query: ListBuildsQuery) {
+    let projectId: string | undefined;
+    if (query.project) {
+      const [owner, name] = query.project.split('/');
+      const project = await this.projects.find(owner, name);
+      if (!project) throw new NotFoundError(`project ${query.project} is not registered`);
+      projectId = project.id;
+    }
+    const { items, total } = await this.builds.list({
+      projectId,
+      status: query.status,
+      take: query.perPage,
+      skip: (query.page - 1) * query.perPage,
+    });
+    return {
+      total,
+      page: query.page,
+      perPage: query.perPage,
+      items: items.map((b) => ({
+        id: b.id,
+        project: `${b.project.owner}/${b.project.name}`,
+        status: b.status,
+        branch: b.branch,
+        sha: b.sha,
+        digest: b.image?.digest ?? null,
+        createdAt: b.createdAt,
+        finishedAt: b.finishedAt,
+      })),
+    };
+  }
+
+  @Get(':id')
+  @RequireScope('read')
+  @ApiOperation({ summary: 'A build: commit, status, timings, digest, test runs' })
+  async get(@Param('id', ParseUUIDPipe) id: string) {
+    const build = await this.builds.detail(id);
+    if (!build) throw new NotFoundError(`build ${id} does not exist`);
+    return buildView(build, this.config.http.publicUrl);
+  }
+
+  @Get(':id/logs')
+  @RequireScope('read')
+  @ApiOperation({ summary: 'The build and test output; ?follow=1 streams it live as Server-Sent Events' })
+  async logs(
+    @Param('id', ParseUUIDPipe) id: string,
+    @Query() query: LogsQuery,
+    @Req() req: Request,
+    @Res() res: Response,
+  ) {
+    if (!(await this.builds.find(id))) throw new NotFoundError(`build ${id} does not exist`);
+    if (query.follow !== '1' && query.follow !== 'true') {
+      const chunks = await this.builds.logsAfter(id, query.after, 100_000);
+      res.type('text/plain').send(chunks.map((c) => c.text).join(''));
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
+    let after = Number(req.headers['last-event-id'] ?? query.after) || 0;
+    let closed = false;
+    req.on('close', () => (closed = true));
+    while (!closed) {
+      const chunks = await this.builds.logsAfter(id, after);
+      for (const c of chunks) {
+        res.write(`id: ${c.seq}\nevent: log\ndata: ${JSON.stringify({ stream: c.stream, text: c.text })}\n\n`);
+        after = c.seq;
+      }
+      if (!chunks.length) {
+        const status = await this.builds.status(id);
+        if (status && FINAL_STATUSES.includes(status)) {
+          // One more read: the last chunks may have landed after the read above.
+          const tail = await this.builds.logsAfter(id, after);
+          for (const c of tail)
+            res.write(`id: ${c.seq}\nevent: log\ndata: ${JSON.stringify({ stream: c.stream, text: c.text })}\n\n`);
+          res.write(`event: end\ndata: ${JSON.stringify({ status })}\n\n`);
+          break;
+        }
+        await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS));
+      }
+    }
+    res.end();
+  }
+
+  @Post(':id/cancel')
+  @RequireScope('build')
+  @ApiOperation({ summary: 'Cancel a queued or running build (its containers are stopped)' })
+  async cancel(@Param('id', ParseUUIDPipe) id: string, @CurrentActor() actor: Actor) {
+    return { id, status: await this.commands.cancel(id, actor.user.login) };
+  }
+
+  @Post(':id/retry')
+  @RequireScope('build')
+  @ApiOperation({ summary: 'Build the same commit again, as a new build' })
+  async retry(@Param('id', ParseUUIDPipe) id: string, @CurrentActor() actor: Actor) {
+    const build = await this.commands.retry(id, actor.user.login);
+    return { id: build.id, status: build.status, retryOf: id };
+  }
+}

@@ -1,0 +1,60 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { Response } from 'express';
+import { ProjectExistsError, UserExistsError } from '@dockyard/db';
+import {
+  ConflictError,
+  ForbiddenError,
+  InvalidRequestError,
+  NotFoundError,
+  PipelineFileError,
+  SignatureRejectedError,
+  UnauthenticatedError,
+} from '@dockyard/pipeline';
+
+const STATUS: [new (...args: never[]) => Error, number][] = [
+  [NotFoundError, HttpStatus.NOT_FOUND],
+  [ConflictError, HttpStatus.CONFLICT],
+  [ProjectExistsError, HttpStatus.CONFLICT],
+  [UserExistsError, HttpStatus.CONFLICT],
+  [InvalidRequestError, HttpStatus.BAD_REQUEST],
+  [PipelineFileError, HttpStatus.UNPROCESSABLE_ENTITY],
+  [SignatureRejectedError, HttpStatus.UNAUTHORIZED],
+  [UnauthenticatedError, HttpStatus.UNAUTHORIZED],
+  [ForbiddenError, HttpStatus.FORBIDDEN],
+];
+
+/** The one place where domain errors become HTTP answers: `{ statusCode, error, message }`. */
+@Catch()
+export class DomainErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HTTP');
+
+  catch(err: unknown, host: ArgumentsHost): void {
+    const res = host.switchToHttp().getResponse<Response>();
+    if (err instanceof HttpException) {
+      const body = err.getResponse();
+      const status = err.getStatus();
+      res.status(status).json(typeof body === 'string' ? { statusCode: status, message: body } : body);
+      return;
+    }
+    // body-parser's own errors (bad JSON, too large) carry their HTTP status.
+    const httpish = err as { status?: number; type?: string; message?: string };
+    if (typeof httpish.status === 'number' && httpish.status >= 400 && httpish.status < 500) {
+      const message =
+        httpish.type === 'entity.too.large'
+          ? 'the body is larger than this endpoint accepts'
+          : (httpish.message ?? 'bad request');
+      res.status(httpish.status).json({ statusCode: httpish.status, error: httpish.type ?? 'bad_request', message });
+      return;
+    }
+    const match = STATUS.find(([type]) => err instanceof type);
+    if (match) {
+      const [type, status] = match;
+      res
+        .status(status)
+        .json({ statusCode: status, error: type.name.replace(/Error$/, ''), message: (err as Error).message });
+      return;
+    }
+    this.logger.error(err);
+    res.status(500).json({ statusCode: 500, message: 'internal error' });
+  }
+}

@@ -1,0 +1,25 @@
+import { ValidationPipe } from '@nestjs/common';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger } from 'nestjs-pino';
+import { APP_CONFIG, AppConfig } from '@dockyard/config';
+
+/** Everything an HTTP app needs besides its modules: logging, validation, OpenAPI, shutdown. */
+export function configureHttpApp(app: NestExpressApplication): NestExpressApplication {
+  app.useLogger(app.get(Logger));
+  // GitHub caps deliveries at 25 MB; the raw body is kept for the signature check.
+  app.useBodyParser('json', { limit: app.get<AppConfig>(APP_CONFIG).http.webhookMaxBody });
+  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Dockyard')
+      .setDescription('From git push to a production image: builds, tests, promotions by digest.')
+      .setVersion('1')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs/openapi.json' });
+  app.enableShutdownHooks();
+  return app;
+}

@@ -1,0 +1,90 @@
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { IsOptional, IsString, Matches, MinLength } from 'class-validator';
+import { ProjectRepository } from '@dockyard/db';
+import { Actor, BuildCommands, pipelineJsonSchema } from '@dockyard/pipeline';
+import { CurrentActor, RequireScope } from '../auth/auth.guard';
+import { TriggerBuildBody } from '../builds/builds.dto';
+
+const NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+
+export class RegisterProjectBody {
+  @ApiProperty({ example: 'acme' })
+  @Matches(NAME, { message: 'owner must be a GitHub owner name' })
+  owner!: string;
+
+  @ApiProperty({ example: 'web' })
+  @Matches(NAME, { message: 'name must be a GitHub repository name' })
+  name!: string;
+
+  @ApiProperty({ example: 'https://github.com/acme/web.git' })
+  @Matches(/^(https?:\/\/|file:\/\/|ssh:\/\/|git@|\/)/, {
+    message: 'cloneUrl must be an http(s), ssh, file URL or an absolute path',
+  })
+  cloneUrl!: string;
+
+  @ApiPropertyOptional({ example: 'main' })
+  @IsOptional()
+  @IsString()
+  defaultBranch?: string;
+
+  @ApiPropertyOptional({ description: "this repository's webhook secret; the global one applies without it" })
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'webhookSecret must be at least 16 characters' })
+  webhookSecret?: string;
+}
+
+@ApiTags('projects')
+@ApiBearerAuth()
+@Controller('api/v1')
+export class ProjectsController {
+  constructor(
+    private readonly projects: ProjectRepository,
+    private readonly commands: BuildCommands,
+  ) {}
+
+  @Post('projects')
+  @RequireScope('admin')
+  @ApiOperation({ summary: 'Register a git repository' })
+  async register(@Body() body: RegisterProjectBody) {
+    const project = await this.projects.create(body);
+    return {
+      id: project.id,
+      project: `${project.owner}/${project.name}`,
+      cloneUrl: project.cloneUrl,
+      defaultBranch: project.defaultBranch,
+    };
+  }
+
+  @Get('projects')
+  @RequireScope('read')
+  async list() {
+    return (await this.projects.list()).map((p) => ({
+      id: p.id,
+      project: `${p.owner}/${p.name}`,
+      cloneUrl: p.cloneUrl,
+      defaultBranch: p.defaultBranch,
+    }));
+  }
+
+  @Post('projects/:owner/:name/builds')
+  @HttpCode(202)
+  @RequireScope('build')
+  @ApiOperation({ summary: 'Build a ref or a commit by hand' })
+  async trigger(
+    @Param('owner') owner: string,
+    @Param('name') name: string,
+    @Body() body: TriggerBuildBody,
+    @CurrentActor() actor: Actor,
+  ) {
+    const build = await this.commands.trigger(owner, name, body, actor.user.login);
+    return { buildId: build.id, status: build.status, sha: build.sha };
+  }
+
+  @Get('schema/dockyard.json')
+  @ApiOperation({ summary: 'The JSON Schema of .dockyard.yml' })
+  schema() {
+    return pipelineJsonSchema();
+  }
+}

@@ -1,0 +1,23 @@
+import { Module } from '@nestjs/common';
+import { PipelineModule, Reconciler } from '@dockyard/pipeline';
+import { CatalogueProcessor, assertEveryJobHandled } from '@dockyard/queue';
+import { BuildsProcessor } from './builds.processor';
+import { StatusesProcessor } from './statuses.processor';
+
+const processors = [BuildsProcessor, StatusesProcessor];
+
+/** The queue side: thin processors that hand each job to its use case, and the reconciler. */
+@Module({
+  imports: [PipelineModule],
+  providers: [
+    ...processors,
+    Reconciler,
+    {
+      // Resolved before any worker starts: a catalogued job without a handler stops the boot.
+      provide: 'JOB_HANDLER_CHECK',
+      inject: processors,
+      useFactory: (...instances: CatalogueProcessor[]) => assertEveryJobHandled(instances),
+    },
+  ],
+})
+export class WorkerModule {}

@@ -1,0 +1,62 @@
+import { ConfigError, loadConfig } from './config';
+import { parseDuration, parseSize } from './units';
+
+const minimal = {
+  DATABASE_URL: 'postgresql://u:p@127.0.0.1:5432/db',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  REGISTRY_URL: 'http://127.0.0.1:5000/',
+};
+
+describe('loadConfig', () => {
+  it('fills defaults around the required values', () => {
+    const config = loadConfig(minimal);
+    expect(config.http).toEqual({
+      host: '127.0.0.1',
+      port: 3000,
+      publicUrl: 'http://127.0.0.1:3000',
+      webhookMaxBody: 25 * 1024 * 1024,
+    });
+    expect(config.registry.url).toBe('http://127.0.0.1:5000');
+    expect(config.test).toEqual({ timeout: 600_000, memory: 512 * 1024 ** 2, cpus: 1, pids: 256 });
+    expect(config.github.autoRegister).toBe(false);
+  });
+
+  it('names every missing variable', () => {
+    expect(() => loadConfig({})).toThrow(
+      new ConfigError(['DATABASE_URL is required', 'REDIS_URL is required', 'REGISTRY_URL is required']),
+    );
+  });
+
+  it('names a bad value and says why', () => {
+    expect(() => loadConfig({ ...minimal, PORT: 'eighty' })).toThrow(/PORT="eighty": /);
+    expect(() => loadConfig({ ...minimal, REDIS_URL: 'http://x' })).toThrow(
+      /REDIS_URL="http:\/\/x": must be a redis:\/\/ URL/,
+    );
+    expect(() => loadConfig({ ...minimal, TEST_TIMEOUT: 'soon' })).toThrow(
+      /TEST_TIMEOUT="soon": "soon" is not a duration/,
+    );
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ ...minimal, PORT: '' }).http.port).toBe(3000);
+  });
+});
+
+describe('units', () => {
+  it.each([
+    ['500ms', 500],
+    ['120s', 120_000],
+    ['10m', 600_000],
+    ['1h30m', 5_400_000],
+    ['250', 250],
+  ])('parseDuration(%s)', (text, ms) => expect(parseDuration(text)).toBe(ms));
+
+  it('refuses a duration with junk', () => expect(() => parseDuration('10 minutes')).toThrow(/not a duration/));
+
+  it.each([
+    ['25mb', 25 * 1024 ** 2],
+    ['512m', 512 * 1024 ** 2],
+    ['1g', 1024 ** 3],
+    ['100', 100],
+  ])('parseSize(%s)', (text, bytes) => expect(parseSize(text)).toBe(bytes));
+});

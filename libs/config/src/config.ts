@@ -1,0 +1,129 @@
+import { z } from 'zod';
+import { parseDuration, parseSize } from './units';
+
+const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+const size = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  try {
+    return parseSize(value);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+const flag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+/** Every environment variable Dockyard reads, with its default. `.env.example` mirrors this list. */
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PUBLIC_URL: httpUrl.optional(),
+
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgresql:// URL' }),
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// URL' }),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]+$/, 'letters, digits, - and _ only')
+    .default('dockyard'),
+  DOCKER_HOST: z.string().default('unix:///var/run/docker.sock'),
+  REGISTRY_URL: httpUrl,
+  REGISTRY_USERNAME: z.string().optional(),
+  REGISTRY_PASSWORD: z.string().optional(),
+
+  GITHUB_API_URL: httpUrl.default('https://api.github.com'),
+  GITHUB_TOKEN: z.string().optional(),
+  GITHUB_WEBHOOK_SECRET: z.string().min(1).optional(),
+  WEBHOOK_MAX_BODY: size.default(25 * 1024 * 1024),
+  WEBHOOK_AUTO_REGISTER: flag.default(false),
+  WEBHOOK_BUILD_TAGS: flag.default(false),
+
+  GIT_CACHE_DIR: z.string().default('.dockyard/git'),
+  GIT_TOKEN: z.string().optional(),
+
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  BUILD_TIMEOUT: duration.default(30 * 60_000),
+  TEST_TIMEOUT: duration.default(10 * 60_000),
+  TEST_MEMORY: size.default(512 * 1024 * 1024),
+  TEST_CPUS: z.coerce.number().positive().max(64).default(1),
+  TEST_PIDS: z.coerce.number().int().min(16).default(256),
+  RECONCILE_INTERVAL: duration.default(15_000),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+/** The typed configuration every part of Dockyard reads; nothing else looks at process.env. */
+export interface AppConfig {
+  env: Env['NODE_ENV'];
+  logLevel: Env['LOG_LEVEL'];
+  http: { host: string; port: number; publicUrl: string; webhookMaxBody: number };
+  databaseUrl: string;
+  redisUrl: string;
+  queuePrefix: string;
+  docker: { host: string };
+  registry: { url: string; username?: string; password?: string };
+  github: { apiUrl: string; token?: string; webhookSecret?: string; autoRegister: boolean; buildTags: boolean };
+  git: { cacheDir: string; token?: string };
+  worker: { concurrency: number; reconcileInterval: number };
+  build: { timeout: number };
+  test: { timeout: number; memory: number; cpus: number; pids: number };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration: ${problems.join('; ')}`);
+  }
+}
+
+/** Validate the environment once, into one typed object; every bad value is named. */
+export function loadConfig(source: Record<string, string | undefined>): AppConfig {
+  // An empty variable means "not set", as in most shells' `VAR= cmd`.
+  const env = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = issue.path.join('.');
+        const value = source[name];
+        return value === undefined ? `${name} is required` : `${name}=${JSON.stringify(value)}: ${issue.message}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  return {
+    env: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    http: {
+      host: e.HOST,
+      port: e.PORT,
+      publicUrl: (e.PUBLIC_URL ?? `http://${e.HOST === '0.0.0.0' ? '127.0.0.1' : e.HOST}:${e.PORT}`).replace(/\/$/, ''),
+      webhookMaxBody: e.WEBHOOK_MAX_BODY,
+    },
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    queuePrefix: e.QUEUE_PREFIX,
+    docker: { host: e.DOCKER_HOST },
+    registry: { url: e.REGISTRY_URL.replace(/\/$/, ''), username: e.REGISTRY_USERNAME, password: e.REGISTRY_PASSWORD },
+    github: {
+      apiUrl: e.GITHUB_API_URL.replace(/\/$/, ''),
+      token: e.GITHUB_TOKEN,
+      webhookSecret: e.GITHUB_WEBHOOK_SECRET,
+      autoRegister: e.WEBHOOK_AUTO_REGISTER,
+      buildTags: e.WEBHOOK_BUILD_TAGS,
+    },
+    git: { cacheDir: e.GIT_CACHE_DIR, token: e.GIT_TOKEN },
+    worker: { concurrency: e.WORKER_CONCURRENCY, reconcileInterval: e.RECONCILE_INTERVAL },
+    build: { timeout: e.BUILD_TIMEOUT },
+    test: { timeout: e.TEST_TIMEOUT, memory: e.TEST_MEMORY, cpus: e.TEST_CPUS, pids: e.TEST_PIDS },
+  };
+}

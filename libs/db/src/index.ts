@@ -1,0 +1,4 @@
+export * from './db.module';
+export * from './prisma.service';
+export * from './generated/client';
+export * from './repositories';

@@ -1,0 +1,50 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService } from '../prisma.service';
+import type { ApiToken, Role, User } from '../generated/client';
+import { isUniqueViolation } from './errors';
+
+export class UserExistsError extends Error {}
+
+/** Users and API tokens. */
+@Injectable()
+export class AccessRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  async createUser(data: {
+    login: string;
+    role: Role;
+    displayName?: string;
+    githubLogin?: string;
+    passwordHash?: string;
+  }): Promise<User> {
+    try {
+      return await this.prisma.user.create({ data });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new UserExistsError(`user ${data.login} already exists`);
+      throw err;
+    }
+  }
+
+  findUser(login: string): Promise<User | null> {
+    return this.prisma.user.findUnique({ where: { login } });
+  }
+
+  createToken(data: {
+    userId: string;
+    name: string;
+    tokenHash: string;
+    prefix: string;
+    scopes: string[];
+    expiresAt?: Date;
+  }): Promise<ApiToken> {
+    return this.prisma.apiToken.create({ data });
+  }
+
+  findToken(tokenHash: string): Promise<(ApiToken & { user: User }) | null> {
+    return this.prisma.apiToken.findUnique({ where: { tokenHash }, include: { user: true } });
+  }
+
+  async touchToken(id: string): Promise<void> {
+    await this.prisma.apiToken.update({ where: { id }, data: { lastUsedAt: new Date() } });
+  }
+}

@@ -1,0 +1,6 @@
+export * from './build.repository';
+export * from './delivery.repository';
+export * from './errors';
+export * from './project.repository';
+export * from './release.repository';
+export * from './access.repository';

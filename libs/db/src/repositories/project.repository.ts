@@ -1,0 +1,53 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService } from '../prisma.service';
+import type { Project, Stage } from '../generated/client';
+import { isUniqueViolation } from './errors';
+
+export class ProjectExistsError extends Error {}
+
+@Injectable()
+export class ProjectRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  find(owner: string, name: string): Promise<Project | null> {
+    return this.prisma.project.findUnique({ where: { owner_name: { owner, name } } });
+  }
+
+  get(id: string): Promise<Project> {
+    return this.prisma.project.findUniqueOrThrow({ where: { id } });
+  }
+
+  list(): Promise<Project[]> {
+    return this.prisma.project.findMany({ orderBy: [{ owner: 'asc' }, { name: 'asc' }] });
+  }
+
+  async create(data: {
+    owner: string;
+    name: string;
+    cloneUrl: string;
+    defaultBranch?: string;
+    webhookSecret?: string;
+  }): Promise<Project> {
+    try {
+      return await this.prisma.project.create({ data });
+    } catch (err) {
+      if (isUniqueViolation(err))
+        throw new ProjectExistsError(`project ${data.owner}/${data.name} is already registered`);
+      throw err;
+    }
+  }
+
+  /** Make the project's stages match its pipeline's list (new ones added, order kept); returns them in order. */
+  async syncStages(projectId: string, names: string[]): Promise<Stage[]> {
+    await this.prisma.$transaction(
+      names.map((name, position) =>
+        this.prisma.stage.upsert({
+          where: { projectId_name: { projectId, name } },
+          create: { projectId, name, position },
+          update: { position },
+        }),
+      ),
+    );
+    return this.prisma.stage.findMany({ where: { projectId }, orderBy: { position: 'asc' } });
+  }
+}

@@ -1,0 +1,38 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService } from '../prisma.service';
+import type { Image, Release } from '../generated/client';
+
+@Injectable()
+export class ReleaseRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /** The image row for repository@digest (one per digest, however many builds produced it). */
+  upsertImage(data: {
+    projectId: string;
+    repository: string;
+    digest: string;
+    sizeBytes: number;
+    sha: string;
+  }): Promise<Image> {
+    return this.prisma.image.upsert({
+      where: { repository_digest: { repository: data.repository, digest: data.digest } },
+      create: { ...data, sizeBytes: BigInt(data.sizeBytes) },
+      update: {},
+    });
+  }
+
+  current(stageId: string): Promise<Release | null> {
+    return this.prisma.release.findFirst({ where: { stageId }, orderBy: { createdAt: 'desc' } });
+  }
+
+  record(data: {
+    stageId: string;
+    imageId: string;
+    digest: string;
+    buildId?: string;
+    promotionId?: string;
+    byLogin?: string;
+  }): Promise<Release> {
+    return this.prisma.release.create({ data });
+  }
+}

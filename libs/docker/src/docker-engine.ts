@@ -1,0 +1,216 @@
+import { Inject, Injectable } from '@nestjs/common';
+import Docker from 'dockerode';
+import type { Readable } from 'node:stream';
+import { APP_CONFIG, AppConfig } from '@dockyard/config';
+
+export type OutputSink = (text: string) => void;
+
+export interface BuildOptions {
+  /** A tar stream of the build context. */
+  context: Readable;
+  tag: string;
+  dockerfile: string;
+  buildArgs: Record<string, string>;
+  labels: Record<string, string>;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  onOutput: OutputSink;
+}
+
+export interface RunOptions {
+  image: string;
+  command: string;
+  network: boolean;
+  memoryBytes: number;
+  cpus: number;
+  pids: number;
+  timeoutMs: number;
+  labels: Record<string, string>;
+  signal?: AbortSignal;
+  onOutput: OutputSink;
+}
+
+export interface RunResult {
+  exitCode: number | null;
+  timedOut: boolean;
+  cancelled: boolean;
+}
+
+/** A build that Docker refused: the Dockerfile or the context is wrong, so a retry will not help. */
+export class ImageBuildError extends Error {}
+export class OperationCancelledError extends Error {}
+
+/** The Docker Engine API, through dockerode. Nothing else in Dockyard talks to Docker. */
+@Injectable()
+export class DockerEngine {
+  readonly docker: Docker;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.docker = new Docker(DockerEngine.connection(config.docker.host));
+  }
+
+  static connection(host: string): Docker.DockerOptions {
+    if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) };
+    const u = new URL(host.replace(/^tcp:/, 'http:'));
+    return { host: u.hostname, port: Number(u.port || 2375), protocol: 'http' };
+  }
+
+  async ping(): Promise<void> {
+    await this.docker.ping();
+  }
+
+  /** Build an image with the layer cache; the build's output goes to onOutput as it comes. */
+  async build(opts: BuildOptions): Promise<{ imageId: string }> {
+    const stream = await this.docker.buildImage(opts.context, {
+      t: opts.tag,
+      dockerfile: opts.dockerfile,
+      buildargs: opts.buildArgs,
+      labels: opts.labels,
+      rm: true,
+      forcerm: true,
+    });
+    const events = await this.follow(stream, opts.timeoutMs, opts.signal, (event) => {
+      if (typeof event.stream === 'string') opts.onOutput(event.stream);
+      if (event.error) opts.onOutput(`${event.error}\n`);
+    });
+    const failed = events.find((e) => e.error);
+    if (failed) throw new ImageBuildError(String(failed.error).trim());
+    const aux = events.find((e) => e.aux && typeof (e.aux as { ID?: string }).ID === 'string');
+    const imageId = (aux?.aux as { ID: string } | undefined)?.ID ?? (await this.docker.getImage(opts.tag).inspect()).Id;
+    return { imageId };
+  }
+
+  /** Push a tag to its registry; returns the manifest digest the registry stored. */
+  async push(
+    ref: string,
+    auth: { username?: string; password?: string; serveraddress: string },
+    onOutput: OutputSink,
+    signal?: AbortSignal,
+  ): Promise<{ digest: string; size: number }> {
+    const image = this.docker.getImage(ref);
+    const stream = await image.push({ authconfig: auth });
+    const events = await this.follow(stream, 30 * 60_000, signal, (event) => {
+      if (event.status && !event.progressDetail?.current) {
+        onOutput(`${event.id ? `${event.id}: ` : ''}${event.status}\n`);
+      }
+      if (event.error) onOutput(`${event.error}\n`);
+    });
+    const failed = events.find((e) => e.error);
+    if (failed) throw new Error(`push of ${ref} failed: ${String(failed.error).trim()}`);
+    const done = events.find((e) => e.aux && typeof (e.aux as { Digest?: string }).Digest === 'string');
+    if (!done) throw new Error(`push of ${ref} reported no digest`);
+    const { Digest, Size } = done.aux as { Digest: string; Size: number };
+    return { digest: Digest, size: Size };
+  }
+
+  /**
+   * Run a command in a fresh container, with limits, no network unless asked, and a deadline that
+   * kills it. The container is removed afterwards whatever happens.
+   */
+  async run(opts: RunOptions): Promise<RunResult> {
+    const container = await this.docker.createContainer({
+      Image: opts.image,
+      Entrypoint: ['/bin/sh', '-c'],
+      Cmd: [opts.command],
+      Labels: opts.labels,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: false,
+      NetworkDisabled: !opts.network,
+      HostConfig: {
+        NetworkMode: opts.network ? 'bridge' : 'none',
+        Memory: opts.memoryBytes,
+        MemorySwap: opts.memoryBytes,
+        NanoCpus: Math.round(opts.cpus * 1e9),
+        PidsLimit: opts.pids,
+        AutoRemove: false,
+      },
+    });
+    let timedOut = false;
+    let cancelled = false;
+    const kill = () => container.kill().catch(() => undefined);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      void kill();
+    }, opts.timeoutMs);
+    const onAbort = () => {
+      cancelled = true;
+      void kill();
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+      const sink = { write: (chunk: Buffer) => opts.onOutput(chunk.toString('utf8')) };
+      container.modem.demuxStream(stream, sink as never, sink as never);
+      const ended = new Promise<void>((resolve) => stream.on('end', resolve));
+      await container.start();
+      if (opts.signal?.aborted) onAbort();
+      const { StatusCode } = (await container.wait()) as { StatusCode: number };
+      await Promise.race([ended, new Promise((r) => setTimeout(r, 1_000))]);
+      return { exitCode: timedOut || cancelled ? null : StatusCode, timedOut, cancelled };
+    } finally {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      await container.remove({ force: true }).catch(() => undefined);
+    }
+  }
+
+  async removeImage(ref: string): Promise<void> {
+    await this.docker
+      .getImage(ref)
+      .remove({ noprune: false })
+      .catch(() => undefined);
+  }
+
+  /** Containers still running with a label, e.g. the test containers of a superseded build. */
+  async killLabelled(label: string, value: string): Promise<number> {
+    const containers = await this.docker.listContainers({ filters: { label: [`${label}=${value}`] } });
+    await Promise.all(
+      containers.map((c) =>
+        this.docker
+          .getContainer(c.Id)
+          .kill()
+          .catch(() => undefined),
+      ),
+    );
+    return containers.length;
+  }
+
+  /** Read a JSON-lines progress stream to its end, with a deadline and a cancel signal. */
+  private follow(
+    stream: NodeJS.ReadableStream,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    onEvent: (event: ProgressEvent) => void,
+  ): Promise<ProgressEvent[]> {
+    return new Promise((resolve, reject) => {
+      const destroy = (err: Error) => {
+        (stream as Readable).destroy?.();
+        reject(err);
+      };
+      const timer = setTimeout(() => destroy(new ImageBuildError(`timed out after ${timeoutMs} ms`)), timeoutMs);
+      const onAbort = () => destroy(new OperationCancelledError('cancelled'));
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.docker.modem.followProgress(
+        stream,
+        (err: Error | null, events: ProgressEvent[]) => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          if (err) reject(err);
+          else resolve(events);
+        },
+        onEvent,
+      );
+    });
+  }
+}
+
+interface ProgressEvent {
+  stream?: string;
+  status?: string;
+  id?: string;
+  error?: string;
+  progressDetail?: { current?: number };
+  aux?: unknown;
+}

@@ -1,0 +1,2 @@
+export * from './github-statuses';
+export * from './webhook-verifier';

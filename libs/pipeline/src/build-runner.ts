@@ -1,0 +1,277 @@
+import path from 'node:path';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { UnrecoverableError } from 'bullmq';
+import { APP_CONFIG, AppConfig } from '@dockyard/config';
+import { BuildRepository, BuildWithProject, ProjectRepository, ReleaseRepository } from '@dockyard/db';
+import { DockerEngine, ImageBuildError, OperationCancelledError } from '@dockyard/docker';
+import { GitSource, SourceUnavailableError } from '@dockyard/git';
+import { Metrics } from '@dockyard/observability';
+import { RegistryClient } from '@dockyard/registry';
+import { BuildLogWriter } from './build-log';
+import { PIPELINE_FILE, PipelineConfig, PipelineFileError, parsePipelineFile } from './pipeline-file';
+import { StatusPublisher } from './status-publisher';
+
+/** A failure that another attempt cannot fix: the build fails with this reason. */
+class BuildFailure extends Error {}
+
+const OUTPUT_CAP = 1024 * 1024;
+const CANCEL_POLL_MS = 1_000;
+
+export interface Attempt {
+  /** 1 for the first attempt. */
+  number: number;
+  max: number;
+}
+
+/**
+ * One build, start to end: source at the exact commit, the pipeline file, the image built through
+ * the Docker Engine and pushed, the tests run in containers from that digest, and on success the
+ * digest written into the first stage. Postgres is told every step; GitHub hears through statuses.
+ */
+@Injectable()
+export class BuildRunner {
+  private readonly logger = new Logger(BuildRunner.name);
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly builds: BuildRepository,
+    private readonly projects: ProjectRepository,
+    private readonly releases: ReleaseRepository,
+    private readonly git: GitSource,
+    private readonly docker: DockerEngine,
+    private readonly registry: RegistryClient,
+    private readonly statuses: StatusPublisher,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async run(buildId: string, attempt: Attempt): Promise<string> {
+    const build = await this.builds.find(buildId);
+    if (!build) throw new UnrecoverableError(`build ${buildId} does not exist`);
+    if (!(await this.builds.claim(buildId))) return `not started: the build is ${build.status}`;
+    const started = Date.now();
+    const log = new BuildLogWriter(this.builds, buildId, await this.builds.lastLogSeq(buildId));
+    const abort = new AbortController();
+    const watcher = this.watchForCancel(buildId, abort);
+    await this.statuses.announce(buildId, 'build', 'running');
+    try {
+      const outcome = await this.steps(build, log, abort.signal);
+      if (await this.builds.finish(buildId, outcome.status, outcome.reason)) {
+        log.line('system', `build ${outcome.status}${outcome.reason ? `: ${outcome.reason}` : ''}`);
+        this.metrics.buildsFinished.inc({ status: outcome.status });
+        this.metrics.buildDuration.observe((Date.now() - started) / 1000);
+      }
+      return outcome.status;
+    } catch (err) {
+      const message = (err as Error).message || String(err);
+      if (abort.signal.aborted) {
+        log.line('system', `stopped: the build is ${await this.builds.status(buildId)}`);
+        return 'stopped';
+      }
+      if (err instanceof BuildFailure || attempt.number >= attempt.max) {
+        const status = err instanceof BuildFailure ? 'failed' : 'error';
+        log.line('system', `build ${status}: ${message}`);
+        if (await this.builds.finish(buildId, status, message)) this.metrics.buildsFinished.inc({ status });
+        throw new UnrecoverableError(message);
+      }
+      log.line('system', `attempt ${attempt.number} of ${attempt.max} hit a transient error, will retry: ${message}`);
+      await this.builds.requeue(buildId, `retrying after: ${message}`);
+      throw err;
+    } finally {
+      clearInterval(watcher);
+      await log.flush();
+      await this.statuses.announce(buildId, 'build', 'done');
+      await this.statuses.announce(buildId, 'test', 'done');
+    }
+  }
+
+  private async steps(
+    build: BuildWithProject,
+    log: BuildLogWriter,
+    signal: AbortSignal,
+  ): Promise<{ status: 'passed' | 'failed'; reason: string | null }> {
+    const { project, sha } = build;
+    log.line('system', `fetching ${sha} from ${project.cloneUrl.replace(/\/\/[^/@]*@/, '//')}`);
+    const mirror = await this.git.fetch(project.cloneUrl, sha).catch((err) => {
+      throw err instanceof SourceUnavailableError ? new BuildFailure(err.message) : err;
+    });
+
+    const pipeline = await this.readPipeline(mirror, build, log);
+    const dockerfile = path.posix.join(pipeline.build.context, pipeline.build.dockerfile);
+    if ((await this.git.readFile(mirror, sha, dockerfile)) === null) {
+      throw new BuildFailure(`${dockerfile} does not exist at ${sha.slice(0, 12)}`);
+    }
+
+    const ref = `${this.registry.host}/${pipeline.image}`;
+    const tag = `${ref}:sha-${sha.slice(0, 12)}`;
+    log.line('system', `building ${tag}`);
+    try {
+      await this.docker.build({
+        context: this.git.archive(mirror, sha, pipeline.build.context),
+        tag,
+        dockerfile: pipeline.build.dockerfile,
+        buildArgs: pipeline.build.args,
+        labels: {
+          'org.opencontainers.image.revision': sha,
+          'org.opencontainers.image.source': project.cloneUrl.replace(/\/\/[^/@]*@/, '//'),
+          'dev.dockyard.build': build.id,
+        },
+        timeoutMs: this.config.build.timeout,
+        signal,
+        onOutput: (text) => log.write('build', text),
+      });
+    } catch (err) {
+      if (err instanceof ImageBuildError) throw new BuildFailure(`docker build failed: ${err.message}`);
+      throw err;
+    }
+
+    log.line('system', `pushing ${tag}`);
+    const { digest } = await this.docker.push(
+      tag,
+      { ...this.registryAuth(), serveraddress: this.registry.host },
+      (text) => log.write('push', text),
+      signal,
+    );
+    const sizeBytes = await this.registry.imageSize(pipeline.image, digest);
+    const image = await this.releases.upsertImage({
+      projectId: project.id,
+      repository: pipeline.image,
+      digest,
+      sizeBytes,
+      sha,
+    });
+    await this.builds.update(build.id, { imageId: image.id });
+    log.line('system', `pushed ${pipeline.image}@${digest} (${sizeBytes} bytes)`);
+    await this.statuses.announce(build.id, 'build', 'built');
+
+    const failure = await this.runTests(build.id, `${ref}@${digest}`, pipeline, log, signal);
+    if (failure) return { status: 'failed', reason: failure };
+
+    const first = pipeline.stages[0];
+    const stages = await this.projects.syncStages(
+      project.id,
+      pipeline.stages.map((s) => s.name),
+    );
+    if (first.auto) {
+      await this.registry.copy(pipeline.image, digest, pipeline.image, first.name);
+      await this.releases.record({
+        stageId: stages[0].id,
+        imageId: image.id,
+        digest,
+        buildId: build.id,
+        byLogin: build.pusher ?? undefined,
+      });
+      log.line('system', `${pipeline.image}:${first.name} is now ${digest}`);
+    } else {
+      log.line('system', `stage ${first.name} is not automatic: the image waits for a promotion`);
+    }
+    return { status: 'passed', reason: null };
+  }
+
+  private async readPipeline(mirror: string, build: BuildWithProject, log: BuildLogWriter): Promise<PipelineConfig> {
+    const text = await this.git.readFile(mirror, build.sha, PIPELINE_FILE);
+    let pipeline: PipelineConfig;
+    try {
+      pipeline = parsePipelineFile(text, build.project.name);
+    } catch (err) {
+      if (err instanceof PipelineFileError) {
+        for (const problem of err.problems) log.line('system', `${PIPELINE_FILE}: ${problem}`);
+        throw new BuildFailure(err.message);
+      }
+      throw err;
+    }
+    if (!pipeline.fromFile) {
+      log.line('system', `no ${PIPELINE_FILE}: building Dockerfile at the root, no tests, stages dev → test → prod`);
+    } else if (!pipeline.test.length) {
+      log.line('system', `${PIPELINE_FILE} lists no tests`);
+    }
+    await this.builds.update(build.id, { config: pipeline as object, imageRepo: pipeline.image });
+    return pipeline;
+  }
+
+  /** Run the tests in order, each in a fresh container; returns why they failed, or null. */
+  private async runTests(
+    buildId: string,
+    image: string,
+    pipeline: PipelineConfig,
+    log: BuildLogWriter,
+    signal: AbortSignal,
+  ): Promise<string | null> {
+    const runs = await this.builds.createTestRuns(
+      buildId,
+      pipeline.test.map((t) => ({ name: t.name, command: t.run })),
+    );
+    for (const [i, test] of pipeline.test.entries()) {
+      const run = runs[i];
+      const stream = `test:${test.name}`;
+      const timeout = test.timeout ?? this.config.test.timeout;
+      const startedAt = new Date();
+      await this.builds.updateTestRun(run.id, { status: 'running', startedAt });
+      log.line('system', `test ${test.name}: ${test.run}`);
+      let output = '';
+      const result = await this.docker.run({
+        image,
+        command: test.run,
+        network: test.network,
+        memoryBytes: this.config.test.memory,
+        cpus: this.config.test.cpus,
+        pids: this.config.test.pids,
+        timeoutMs: timeout,
+        labels: { 'dev.dockyard.build': buildId, 'dev.dockyard.test': test.name },
+        signal,
+        onOutput: (text) => {
+          log.write(stream, text);
+          if (output.length < OUTPUT_CAP) output += text;
+        },
+      });
+      const finishedAt = new Date();
+      const status = result.cancelled
+        ? 'cancelled'
+        : result.timedOut
+          ? 'timed_out'
+          : result.exitCode === 0
+            ? 'passed'
+            : 'failed';
+      const reason =
+        status === 'timed_out'
+          ? `killed after ${timeout} ms`
+          : status === 'failed'
+            ? `exit code ${result.exitCode}`
+            : status === 'cancelled'
+              ? 'the build was stopped'
+              : null;
+      await this.builds.updateTestRun(run.id, {
+        status,
+        exitCode: result.exitCode,
+        reason,
+        output: output.slice(0, OUTPUT_CAP),
+        finishedAt,
+        durationMs: finishedAt.getTime() - startedAt.getTime(),
+      });
+      if (result.cancelled) throw new OperationCancelledError('cancelled');
+      if (status !== 'passed') {
+        for (const rest of runs.slice(i + 1)) {
+          await this.builds.updateTestRun(rest.id, { status: 'cancelled', reason: `not run: ${test.name} ${status}` });
+        }
+        return `test ${test.name} ${status === 'timed_out' ? 'timed out' : 'failed'}: ${reason}`;
+      }
+    }
+    return null;
+  }
+
+  /** Stop the work when the build is cancelled or superseded elsewhere (API, a newer push). */
+  private watchForCancel(buildId: string, abort: AbortController): NodeJS.Timeout {
+    return setInterval(() => {
+      this.builds
+        .status(buildId)
+        .then((status) => {
+          if (status && status !== 'running' && !abort.signal.aborted) abort.abort();
+        })
+        .catch((err: Error) => this.logger.warn(`cancel watch of ${buildId}: ${err.message}`));
+    }, CANCEL_POLL_MS);
+  }
+
+  private registryAuth(): { username?: string; password?: string } {
+    const { username, password } = this.config.registry;
+    return username ? { username, password } : {};
+  }
+}

@@ -1,0 +1,149 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '@dockyard/config';
+import { BuildRepository, DeliveryRepository, Prisma, ProjectRepository } from '@dockyard/db';
+import { WebhookVerifier } from '@dockyard/github';
+import { Metrics } from '@dockyard/observability';
+import { JobQueue } from '@dockyard/queue';
+import { SignatureRejectedError } from './errors';
+import { PushEvent, decidePush, repositoryOf } from './push-event';
+import { StatusPublisher } from './status-publisher';
+
+export interface IncomingDelivery {
+  deliveryId: string;
+  event: string;
+  signature: string | undefined;
+  rawBody: string;
+  payload: unknown;
+}
+
+export type IntakeResult =
+  | { outcome: 'accepted'; buildId: string; superseded: string[] }
+  | { outcome: 'duplicate'; buildId: string | null; reason: string | null }
+  | { outcome: 'ignored'; reason: string }
+  | { outcome: 'ping' };
+
+/**
+ * Webhook intake: trust the delivery (signature), record it with the build it asks for in one
+ * transaction, then queue the build. Postgres first: if Redis is away the build stays queued and
+ * the reconciler adds its job later.
+ */
+@Injectable()
+export class WebhookIntake {
+  private readonly logger = new Logger(WebhookIntake.name);
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly projects: ProjectRepository,
+    private readonly deliveries: DeliveryRepository,
+    private readonly builds: BuildRepository,
+    private readonly verifier: WebhookVerifier,
+    private readonly queue: JobQueue,
+    private readonly statuses: StatusPublisher,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async receive(input: IncomingDelivery): Promise<IntakeResult> {
+    const event = input.payload as PushEvent;
+    const repo = repositoryOf(event);
+    let project = repo ? await this.projects.find(repo.owner, repo.name) : null;
+    const secret = project?.webhookSecret ?? this.config.github.webhookSecret;
+    if (!secret) this.reject('no_secret', 'no webhook secret is configured for this repository');
+    if (!(await this.verifier.verify(secret!, input.rawBody, input.signature))) {
+      this.reject(
+        input.signature ? 'bad_signature' : 'no_signature',
+        input.signature ? 'X-Hub-Signature-256 does not match' : 'X-Hub-Signature-256 is missing',
+      );
+    }
+
+    const base = {
+      deliveryId: input.deliveryId,
+      event: input.event,
+      signature: 'valid',
+      payload: input.payload as Prisma.InputJsonValue,
+    };
+    const ignore = async (reason: string): Promise<IntakeResult> => {
+      const recorded = await this.deliveries.record({
+        ...base,
+        outcome: 'ignored',
+        reason,
+        projectId: project?.id ?? null,
+        build: null,
+      });
+      this.count(input.event, recorded.duplicate ? 'duplicate' : 'ignored');
+      return { outcome: 'ignored', reason };
+    };
+
+    if (input.event === 'ping') {
+      const recorded = await this.deliveries.record({
+        ...base,
+        outcome: 'ping',
+        reason: null,
+        projectId: project?.id ?? null,
+        build: null,
+      });
+      this.count('ping', recorded.duplicate ? 'duplicate' : 'ping');
+      return { outcome: 'ping' };
+    }
+    if (input.event !== 'push') return ignore(`the ${input.event} event is not handled`);
+    if (!repo) return ignore('the payload names no repository');
+    const decision = decidePush(event, { buildTags: this.config.github.buildTags });
+    if (!decision.build) return ignore(decision.reason);
+    if (!project) {
+      if (!this.config.github.autoRegister || !event.repository.clone_url) {
+        return ignore(`repository ${repo.owner}/${repo.name} is not registered with Dockyard`);
+      }
+      project = await this.projects
+        .create({ ...repo, cloneUrl: event.repository.clone_url, defaultBranch: event.repository.default_branch })
+        .catch(() => this.projects.find(repo.owner, repo.name));
+      if (!project) return ignore(`repository ${repo.owner}/${repo.name} could not be registered`);
+      this.logger.log(`registered ${repo.owner}/${repo.name} from its first push`);
+    }
+
+    const recorded = await this.deliveries.record({
+      ...base,
+      outcome: 'accepted',
+      reason: null,
+      projectId: project.id,
+      build: {
+        projectId: project.id,
+        ref: decision.ref,
+        branch: decision.branch,
+        sha: decision.sha,
+        pusher: decision.pusher,
+        message: decision.message,
+      },
+    });
+    if (recorded.duplicate) {
+      this.count('push', 'duplicate');
+      return { outcome: 'duplicate', buildId: recorded.buildId, reason: recorded.reason };
+    }
+    this.count('push', 'accepted');
+    const buildId = recorded.buildId!;
+    await this.enqueue(buildId);
+    return { outcome: 'accepted', buildId, superseded: recorded.superseded };
+  }
+
+  /** Queue a recorded build; if Redis is away it stays queued in Postgres for the reconciler. */
+  async enqueue(buildId: string): Promise<boolean> {
+    try {
+      await this.queue.add('build.run', { buildId });
+      await this.builds.markEnqueued(buildId);
+    } catch (err) {
+      this.logger.warn(`build ${buildId} is recorded but not queued yet: ${(err as Error).message}`);
+      return false;
+    }
+    await this.statuses.announce(buildId, 'build', 'queued');
+    await this.statuses.announce(buildId, 'test', 'queued');
+    return true;
+  }
+
+  private reject(reason: string, message: string): never {
+    this.metrics.webhookRejected.inc({ reason });
+    this.logger.warn(`webhook refused: ${message}`);
+    throw new SignatureRejectedError(message);
+  }
+
+  private count(event: string, outcome: string): void {
+    this.metrics.webhookDeliveries.inc({ event, outcome });
+  }
+}

@@ -1,0 +1,151 @@
+import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node } from 'yaml';
+import { z } from 'zod';
+import { parseDuration } from '@dockyard/config';
+
+export const PIPELINE_FILE = '.dockyard.yml';
+
+const duration = z
+  .union([z.string(), z.number()])
+  .describe('e.g. 30s, 10m, 1h')
+  .transform((value, ctx) => {
+    try {
+      return parseDuration(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+
+const name = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, - and _');
+
+const testSchema = z.strictObject({
+  name,
+  run: z.string().min(1),
+  timeout: duration.optional(),
+  network: z.boolean().default(false),
+});
+
+const stageSchema = z.strictObject({
+  name,
+  auto: z.boolean().default(false),
+  approvals: z.number().int().min(0).max(10).default(0),
+  approvers: z.array(z.string()).optional(),
+  test: z.array(testSchema).optional(),
+  separationOfDuties: z.boolean().optional(),
+  freeze: z
+    .array(
+      z.union([z.strictObject({ cron: z.string(), duration }), z.strictObject({ from: z.string(), to: z.string() })]),
+    )
+    .optional(),
+});
+
+export const pipelineSchema = z.strictObject({
+  image: z
+    .string()
+    .regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/, 'a registry repository name')
+    .optional(),
+  build: z
+    .strictObject({
+      dockerfile: z.string().default('Dockerfile'),
+      context: z.string().default('.'),
+      args: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
+    })
+    .default({ dockerfile: 'Dockerfile', context: '.', args: {} }),
+  test: z.array(testSchema).default([]),
+  stages: z
+    .array(stageSchema)
+    .min(1)
+    .refine((stages) => new Set(stages.map((s) => s.name)).size === stages.length, 'stage names must be unique')
+    .optional(),
+});
+
+export type PipelineFile = z.infer<typeof pipelineSchema>;
+export type PipelineTest = z.infer<typeof testSchema>;
+export type PipelineStage = z.infer<typeof stageSchema>;
+
+export interface PipelineConfig {
+  image: string;
+  build: { dockerfile: string; context: string; args: Record<string, string> };
+  test: PipelineTest[];
+  stages: PipelineStage[];
+  /** False when the repository has no .dockyard.yml and the defaults were used. */
+  fromFile: boolean;
+}
+
+export const DEFAULT_STAGES: PipelineStage[] = [
+  { name: 'dev', auto: true, approvals: 0 },
+  { name: 'test', auto: false, approvals: 0 },
+  { name: 'prod', auto: false, approvals: 1 },
+];
+
+export class PipelineFileError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`${PIPELINE_FILE} is invalid: ${problems.join('; ')}`);
+  }
+}
+
+/** The JSON Schema of .dockyard.yml, for editors and for the API to publish. */
+export function pipelineJsonSchema(): object {
+  return z.toJSONSchema(pipelineSchema, { io: 'input', unrepresentable: 'any' });
+}
+
+/**
+ * Parse .dockyard.yml (or null for "no file") into the pipeline in force. Every problem is named
+ * with the line it stands on.
+ */
+export function parsePipelineFile(text: string | null, repositoryName: string): PipelineConfig {
+  const defaultImage = repositoryName.toLowerCase().replace(/[^a-z0-9._/-]+/g, '-');
+  if (text === null) {
+    return {
+      image: defaultImage,
+      build: { dockerfile: 'Dockerfile', context: '.', args: {} },
+      test: [],
+      stages: DEFAULT_STAGES,
+      fromFile: false,
+    };
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length) {
+    throw new PipelineFileError(
+      doc.errors.map((e) => `line ${lineCounter.linePos(e.pos[0]).line}: ${e.message.split('\n')[0]}`),
+    );
+  }
+  const data = doc.toJS() ?? {};
+  const parsed = pipelineSchema.safeParse(data);
+  if (!parsed.success) {
+    throw new PipelineFileError(
+      parsed.error.issues.map((issue) => {
+        const node = nodeAt(doc.contents as Node | null, issue.path as (string | number)[]);
+        const line = node?.range ? lineCounter.linePos(node.range[0]).line : 1;
+        const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
+        return `line ${line}: ${where}${issue.message}`;
+      }),
+    );
+  }
+  const file = parsed.data;
+  return {
+    image: file.image ?? defaultImage,
+    build: file.build,
+    test: file.test,
+    stages: file.stages ?? DEFAULT_STAGES,
+    fromFile: true,
+  };
+}
+
+/** The deepest YAML node on a path, to say which line a problem is on. */
+function nodeAt(root: Node | null, path: (string | number)[]): Node | null {
+  let node: Node | null = root;
+  for (const key of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isScalar(item.key) && item.key.value === key);
+      if (!pair) return node;
+      node = (pair.value as Node | null) ?? (pair.key as Node);
+    } else if (isSeq(node) && typeof key === 'number') {
+      node = (node.items[key] as Node | undefined) ?? node;
+    } else {
+      return node;
+    }
+  }
+  return node;
+}

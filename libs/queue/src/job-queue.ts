@@ -1,0 +1,50 @@
+import { Injectable } from '@nestjs/common';
+import { InjectQueue } from '@nestjs/bullmq';
+import type { Job, Queue } from 'bullmq';
+import { JOBS, JobData, JobName, QUEUES, QueueName, assertValidJobId } from './catalogue';
+
+export class QueueUnavailableError extends Error {}
+
+/** How long an add may wait for Redis before the caller is told to leave the work to the reconciler. */
+const ADD_DEADLINE_MS = 1_500;
+
+/** Adds jobs by catalogue name, with their deterministic ids and options. */
+@Injectable()
+export class JobQueue {
+  private readonly queues: Record<QueueName, Queue>;
+
+  constructor(@InjectQueue(QUEUES.builds) builds: Queue, @InjectQueue(QUEUES.statuses) statuses: Queue) {
+    this.queues = { builds, statuses };
+  }
+
+  /**
+   * Add a job, or throw QueueUnavailableError within a bounded time when Redis is away. A late add
+   * that still lands is harmless: the job id is deterministic and handlers check Postgres first.
+   */
+  async add<N extends JobName>(name: N, data: JobData<N>, options: { delay?: number } = {}): Promise<Job> {
+    const spec = JOBS[name];
+    const queue = this.queues[spec.queue];
+    const added = queue.add(name, data, { ...spec.options, ...options, jobId: assertValidJobId(spec.jobId(data)) });
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new QueueUnavailableError(`Redis did not take the ${name} job within ${ADD_DEADLINE_MS} ms`)),
+        ADD_DEADLINE_MS,
+      );
+    });
+    added.catch(() => undefined);
+    try {
+      return await Promise.race([added, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  queue(name: QueueName): Queue {
+    return this.queues[name];
+  }
+
+  all(): Queue[] {
+    return Object.values(this.queues);
+  }
+}

@@ -1,0 +1,43 @@
+import { OnModuleDestroy } from '@nestjs/common';
+import { WorkerHost } from '@nestjs/bullmq';
+import { Job, UnrecoverableError } from 'bullmq';
+import { JOB_NAMES, JobData, JobName } from './catalogue';
+
+export type JobHandlers = { [N in JobName]?: (data: JobData<N>, job: Job<JobData<N>>) => Promise<unknown> };
+
+/** A thin processor: it routes each job of its queue to a use case, by the job's catalogue name. */
+export abstract class CatalogueProcessor extends WorkerHost implements OnModuleDestroy {
+  abstract readonly handlers: JobHandlers;
+
+  /**
+   * On shutdown, stop taking jobs and wait for the ones in flight, while Postgres and Redis are
+   * still open (Nest closes those in the later onApplicationShutdown stage).
+   */
+  async onModuleDestroy(): Promise<void> {
+    try {
+      await this.worker.close();
+    } catch {
+      // No worker was started (the app failed to boot).
+    }
+  }
+
+  async process(job: Job): Promise<unknown> {
+    const handler = this.handlers[job.name as JobName] as ((data: unknown, job: Job) => Promise<unknown>) | undefined;
+    if (!handler) throw new UnrecoverableError(`no handler for job "${job.name}"`);
+    return handler(job.data, job);
+  }
+}
+
+/** The worker refuses to boot when a catalogued job has no handler (or two). */
+export function assertEveryJobHandled(processors: CatalogueProcessor[]): void {
+  const seen = new Map<string, string>();
+  for (const processor of processors) {
+    for (const name of Object.keys(processor.handlers)) {
+      const other = seen.get(name);
+      if (other) throw new Error(`job "${name}" has two handlers: ${other} and ${processor.constructor.name}`);
+      seen.set(name, processor.constructor.name);
+    }
+  }
+  const missing = JOB_NAMES.filter((name) => !seen.has(name));
+  if (missing.length) throw new Error(`the worker has no handler for job(s): ${missing.join(', ')}`);
+}

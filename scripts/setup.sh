@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Shared first steps of `up` and `test`: npm dependencies, the Prisma client, the services, the
+# migrations. Each step is skipped when it has nothing to do, so a second run takes seconds.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+DATA=${DOCKYARD_DATA_DIR:-$ROOT/.dockyard}
+mkdir -p "$DATA"
+
+stamp_of() { cat "$@" 2>/dev/null | sha256sum | cut -c1-16; }
+
+deps=$(stamp_of package.json package-lock.json)
+if [ ! -d node_modules ] || [ "$(cat "$DATA/npm.stamp" 2>/dev/null)" != "$deps" ]; then
+  echo "[setup] npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$deps" >"$DATA/npm.stamp"
+fi
+
+schema=$(stamp_of prisma/schema.prisma package-lock.json)
+if [ ! -f libs/db/src/generated/client.ts ] || [ "$(cat "$DATA/prisma.stamp" 2>/dev/null)" != "$schema" ]; then
+  echo "[setup] prisma generate"
+  node scripts/prisma-generate.mjs >/dev/null
+  echo "$schema" >"$DATA/prisma.stamp"
+fi
+
+bash scripts/provision.sh
+set -a; . "$DATA/services.env"; set +a
+node scripts/migrate.mjs deploy

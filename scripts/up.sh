@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Bring Dockyard up on this machine: dependencies, services, migrations, then api + worker in one
+# process in the background. Prints the dashboard URL. Run it again: it is quick and restarts the app.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+DATA=${DOCKYARD_DATA_DIR:-$ROOT/.dockyard}
+bash scripts/setup.sh
+set -a; . "$DATA/services.env"; set +a
+export GIT_CACHE_DIR=${GIT_CACHE_DIR:-$DATA/git}
+node scripts/build.mjs
+
+if [ -f "$DATA/app.pid" ] && kill -0 "$(cat "$DATA/app.pid")" 2>/dev/null; then
+  echo "[up] stopping the running app (pid $(cat "$DATA/app.pid"))"
+  kill "$(cat "$DATA/app.pid")"
+  for _ in $(seq 1 100); do kill -0 "$(cat "$DATA/app.pid")" 2>/dev/null || break; sleep 0.2; done
+fi
+setsid nohup node dist/src/main.js >"$DATA/app.log" 2>&1 </dev/null &
+echo $! >"$DATA/app.pid"
+url="http://${HOST:-127.0.0.1}:${PORT:-3000}"
+for _ in $(seq 1 100); do
+  if curl -fsS --max-time 2 "$url/readyz" >/dev/null 2>&1; then
+    echo "[up] Dockyard is up: $url  (API docs: $url/api/docs, log: $DATA/app.log)"
+    echo "[up] first admin: node dist/src/cli.js create-user admin && node dist/src/cli.js create-token admin"
+    exit 0
+  fi
+  kill -0 "$(cat "$DATA/app.pid")" 2>/dev/null || { echo "[up] the app exited:"; tail -20 "$DATA/app.log"; exit 1; }
+  sleep 0.3
+done
+echo "[up] the app did not become ready within 30s; see $DATA/app.log" >&2
+exit 1
