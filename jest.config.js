@@ -10,6 +10,7 @@ const aliases = Object.fromEntries(
 // @octokit ships ES modules only; swc turns them into CommonJS for Jest.
 const esmPackages = [
   '@octokit',
+  'content-type',
   'universal-user-agent',
   'before-after-hook',
   'fast-content-type-parse',
@@ -24,8 +25,13 @@ const common = {
     '^.+\\.(t|j|mj)s$': ['@swc/jest', { ...swcrc, swcrc: false, jsc: { ...swcrc.jsc, baseUrl: __dirname } }],
   },
   transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join('|')})/)`],
-  moduleNameMapper: aliases,
+  moduleNameMapper: {
+    ...aliases,
+    // Its package.json offers only an "import" condition, which Jest's CommonJS resolver skips.
+    '^@octokit/webhooks-methods$': '<rootDir>/node_modules/@octokit/webhooks-methods/dist-node/index.js',
+  },
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
+  modulePathIgnorePatterns: ['<rootDir>/dist/'],
 };
 
 module.exports = {
