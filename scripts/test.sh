@@ -12,5 +12,15 @@ npx tsc -p tsconfig.json --noEmit
 echo "[test] lint"
 npx eslint --max-warnings 0 .
 npx prettier --check --log-level warn .
+echo "[test] build"
+node scripts/build.mjs
 echo "[test] jest"
-npx jest --ci "$@"
+status=0
+npx jest --ci --json --outputFile="$DATA/jest-results.json" "$@" || status=$?
+# The plain closing line CI reads: how many tests ran, passed and failed.
+node -e '
+  const r = require(process.argv[1]);
+  console.log(`jest: ${r.numPassedTests} passed, ${r.numFailedTests + r.numRuntimeErrorTestSuites} failed`);
+  if (r.numTotalTests === 0) process.exitCode = 1;
+' "$DATA/jest-results.json" || status=1
+exit $status
