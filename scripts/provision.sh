@@ -200,6 +200,7 @@ YAML
   wait_for 20 Registry registry_answers "$REGISTRY_URL" || die "the registry did not answer; see $DATA/registry.log"
 }
 
+ensure_pkg git git
 provision_postgres
 provision_redis
 provision_docker
