@@ -11,11 +11,11 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 rmSync(path.join(root, 'dist'), { recursive: true, force: true });
 execFileSync(
   path.join(root, 'node_modules/.bin/swc'),
-  ['src', 'apps', 'libs', '-d', 'dist', '--copy-files', '--quiet', '--ignore', '**/*.spec.ts'],
+  ['src', 'apps', 'libs', 'bench', '-d', 'dist', '--copy-files', '--quiet', '--ignore', '**/*.spec.ts'],
   { cwd: root, stdio: 'inherit' },
 );
 // Each top folder must land under dist/ as it is: the start scripts point there.
-for (const dir of ['src', 'apps', 'libs']) {
+for (const dir of ['src', 'apps', 'libs', 'bench']) {
   if (!existsSync(path.join(root, 'dist', dir))) throw new Error(`build: dist/${dir} is missing`);
 }
 cpSync(path.join(root, 'package.json'), path.join(root, 'dist/package.json'));

@@ -114,7 +114,7 @@ describe('push → build → tests → dev (real Postgres, Redis, Docker Engine,
   it('kills a test past its timeout and keeps tests off the network', async () => {
     const sha = repo.commit({
       '.dockyard.yml': pipeline(
-        ['  - name: offline', '    run: echo "interfaces: $(ls /sys/class/net)"; nc -w 2 1.1.1.1 53 </dev/null'].join(
+        ['  - name: offline', '    run: echo "interfaces=$(ls /sys/class/net)"; nc -w 2 1.1.1.1 53 </dev/null'].join(
           '\n',
         ),
       ),
@@ -123,7 +123,7 @@ describe('push → build → tests → dev (real Postgres, Redis, Docker Engine,
     expect(offline.status).toBe('failed');
     const output = await logs(offline.id);
     // Only the loopback interface exists, so the connection cannot even be attempted.
-    expect(output).toContain('interfaces: lo\n');
+    expect(output).toContain('interfaces=lo\n');
     expect(output).toContain('Network is unreachable');
 
     const slowSha = repo.commit({
