@@ -7,6 +7,9 @@ import { APP_CONFIG, AppConfig } from '@dockyard/config';
 /** Everything an HTTP app needs besides its modules: logging, validation, OpenAPI, shutdown. */
 export function configureHttpApp(app: NestExpressApplication): NestExpressApplication {
   app.useLogger(app.get(Logger));
+  // API answers are not cached by clients: no ETag hashing of every body, no framework banner.
+  app.set('etag', false);
+  app.disable('x-powered-by');
   // GitHub caps deliveries at 25 MB; the raw body is kept for the signature check.
   app.useBodyParser('json', { limit: app.get<AppConfig>(APP_CONFIG).http.webhookMaxBody });
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));

@@ -1,12 +1,14 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@dockyard/config';
-import { BuildRepository, DeliveryRepository, Prisma, ProjectRepository } from '@dockyard/db';
+import { DeliveryRepository, Prisma, Project, ProjectRepository } from '@dockyard/db';
 import { WebhookVerifier } from '@dockyard/github';
 import { Metrics } from '@dockyard/observability';
 import { JobQueue } from '@dockyard/queue';
 import { SignatureRejectedError } from './errors';
 import { PushEvent, decidePush, repositoryOf } from './push-event';
 import { StatusPublisher } from './status-publisher';
+
+const PROJECT_CACHE_MS = 5_000;
 
 export interface IncomingDelivery {
   deliveryId: string;
@@ -30,12 +32,12 @@ export type IntakeResult =
 @Injectable()
 export class WebhookIntake {
   private readonly logger = new Logger(WebhookIntake.name);
+  private readonly projectCache = new Map<string, { project: Project | null; until: number }>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly projects: ProjectRepository,
     private readonly deliveries: DeliveryRepository,
-    private readonly builds: BuildRepository,
     private readonly verifier: WebhookVerifier,
     private readonly queue: JobQueue,
     private readonly statuses: StatusPublisher,
@@ -45,7 +47,7 @@ export class WebhookIntake {
   async receive(input: IncomingDelivery): Promise<IntakeResult> {
     const event = input.payload as PushEvent;
     const repo = repositoryOf(event);
-    let project = repo ? await this.projects.find(repo.owner, repo.name) : null;
+    let project = repo ? await this.findProject(repo.owner, repo.name) : null;
     const secret = project?.webhookSecret ?? this.config.github.webhookSecret;
     if (!secret) this.reject('no_secret', 'no webhook secret is configured for this repository');
     if (!(await this.verifier.verify(secret!, input.rawBody, input.signature))) {
@@ -127,7 +129,6 @@ export class WebhookIntake {
   async enqueue(buildId: string): Promise<boolean> {
     try {
       await this.queue.add('build.run', { buildId });
-      await this.builds.markEnqueued(buildId);
     } catch (err) {
       this.logger.warn(`build ${buildId} is recorded but not queued yet: ${(err as Error).message}`);
       return false;
@@ -135,6 +136,20 @@ export class WebhookIntake {
     await this.statuses.announce(buildId, 'build', 'queued');
     await this.statuses.announce(buildId, 'test', 'queued');
     return true;
+  }
+
+  /**
+   * Projects rarely change and every delivery needs its own: a few seconds of cache saves a query
+   * on the hot path. A new secret or registration applies within PROJECT_CACHE_MS.
+   */
+  private async findProject(owner: string, name: string): Promise<Project | null> {
+    const key = `${owner}/${name}`;
+    const hit = this.projectCache.get(key);
+    if (hit && hit.until > Date.now()) return hit.project;
+    const project = await this.projects.find(owner, name);
+    if (this.projectCache.size > 10_000) this.projectCache.clear();
+    this.projectCache.set(key, { project, until: Date.now() + PROJECT_CACHE_MS });
+    return project;
   }
 
   private reject(reason: string, message: string): never {

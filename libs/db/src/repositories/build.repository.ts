@@ -103,10 +103,6 @@ export class BuildRepository {
     return count === 1;
   }
 
-  async markEnqueued(id: string): Promise<void> {
-    await this.prisma.build.update({ where: { id }, data: { enqueuedAt: new Date() } });
-  }
-
   /** Queued builds older than `before`: the reconciler (re)adds their jobs; job ids make it harmless. */
   queuedBefore(before: Date, take = 100): Promise<{ id: string }[]> {
     return this.prisma.build.findMany({

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "Build" DROP COLUMN "enqueuedAt";
