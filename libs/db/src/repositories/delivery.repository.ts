@@ -39,8 +39,18 @@ export class DeliveryRepository {
   }): Promise<RecordedDelivery> {
     try {
       if (!delivery.build) {
-        const { build: _none, ...row } = delivery;
-        const created = await this.prisma.webhookDelivery.create({ data: row, select: { id: true } });
+        const created = await this.prisma.webhookDelivery.create({
+          data: {
+            deliveryId: delivery.deliveryId,
+            event: delivery.event,
+            signature: delivery.signature,
+            outcome: delivery.outcome,
+            reason: delivery.reason,
+            projectId: delivery.projectId,
+            payload: delivery.payload,
+          },
+          select: { id: true },
+        });
         return { duplicate: false, deliveryRowId: created.id, buildId: null, superseded: [] };
       }
       return await this.recordWithBuild(delivery, delivery.build);
