@@ -95,8 +95,9 @@ export class GitSource {
 
   /** A tar stream of the tree at `sha` (or one of its folders), for a Docker build context. */
   archive(mirror: string, sha: string, context: string): Readable {
-    const sub = path.posix.normalize(context.replace(/^\.\/?/, '')).replace(/\/$/, '');
-    if (sub.startsWith('..')) throw new SourceUnavailableError(`build context "${context}" leaves the repository`);
+    const sub = path.posix.normalize(context).replace(/\/$/, '');
+    if (sub === '..' || sub.startsWith('../') || path.posix.isAbsolute(sub))
+      throw new SourceUnavailableError(`build context "${context}" leaves the repository`);
     const treeish = sub && sub !== '.' ? `${sha}:${sub}` : sha;
     const child = spawn('git', ['archive', '--format=tar', treeish], {
       cwd: mirror,

@@ -67,8 +67,9 @@ export class BuildRunner {
         log.line('system', `stopped: the build is ${await this.builds.status(buildId)}`);
         return 'stopped';
       }
-      if (err instanceof BuildFailure || attempt.number >= attempt.max) {
-        const status = err instanceof BuildFailure ? 'failed' : 'error';
+      const permanent = err instanceof BuildFailure || err instanceof SourceUnavailableError;
+      if (permanent || attempt.number >= attempt.max) {
+        const status = permanent ? 'failed' : 'error';
         log.line('system', `build ${status}: ${message}`);
         if (await this.builds.finish(buildId, status, message)) this.metrics.buildsFinished.inc({ status });
         throw new UnrecoverableError(message);
