@@ -27,6 +27,13 @@ export class GitHubStatuses {
         auth: config.github.token,
         userAgent: 'dockyard',
         request: { retries: 0 },
+        // Failures are retried by the statuses queue; they are worth a warning, not console noise.
+        log: {
+          debug: () => undefined,
+          info: () => undefined,
+          warn: (message: string) => this.logger.warn(message),
+          error: (message: string) => this.logger.warn(message),
+        },
       });
     } else {
       this.logger.warn('GITHUB_TOKEN is not set: commit statuses are not published');
