@@ -8,12 +8,22 @@ import { DomainErrorFilter } from './domain-error.filter';
 import { HealthController } from './health/health.controller';
 import { MetricsController } from './metrics.controller';
 import { ProjectsController } from './projects/projects.controller';
+import { PromotionsController } from './promotions/promotions.controller';
+import { TokensController } from './tokens.controller';
 import { WebhooksController } from './webhooks/webhooks.controller';
 
 /** The HTTP side: webhooks, the REST API, health and metrics. */
 @Module({
   imports: [TerminusModule.forRoot({ logger: false }), PipelineModule],
-  controllers: [HealthController, MetricsController, WebhooksController, BuildsController, ProjectsController],
+  controllers: [
+    HealthController,
+    MetricsController,
+    WebhooksController,
+    BuildsController,
+    ProjectsController,
+    PromotionsController,
+    TokensController,
+  ],
   providers: [
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: APP_FILTER, useClass: DomainErrorFilter },

@@ -2,9 +2,10 @@ import { Module } from '@nestjs/common';
 import { PipelineModule, Reconciler } from '@dockyard/pipeline';
 import { CatalogueProcessor, assertEveryJobHandled } from '@dockyard/queue';
 import { BuildsProcessor } from './builds.processor';
+import { PromotionsProcessor } from './promotions.processor';
 import { StatusesProcessor } from './statuses.processor';
 
-const processors = [BuildsProcessor, StatusesProcessor];
+const processors = [BuildsProcessor, StatusesProcessor, PromotionsProcessor];
 
 /** The queue side: thin processors that hand each job to its use case, and the reconciler. */
 @Module({

@@ -2,13 +2,23 @@ import { Global, Module } from '@nestjs/common';
 import { PrismaService } from './prisma.service';
 import {
   AccessRepository,
+  AuditRepository,
   BuildRepository,
   DeliveryRepository,
   ProjectRepository,
+  PromotionRepository,
   ReleaseRepository,
 } from './repositories';
 
-const repositories = [AccessRepository, BuildRepository, DeliveryRepository, ProjectRepository, ReleaseRepository];
+const repositories = [
+  AccessRepository,
+  AuditRepository,
+  BuildRepository,
+  DeliveryRepository,
+  ProjectRepository,
+  PromotionRepository,
+  ReleaseRepository,
+];
 
 @Global()
 @Module({ providers: [PrismaService, ...repositories], exports: [PrismaService, ...repositories] })

@@ -83,6 +83,22 @@ export class GitSource {
     return found[0];
   }
 
+  /**
+   * Authors' and committers' e-mails and names of the commits in `to` that are not in `from`
+   * (all of `to`'s history when `from` is null or unknown).
+   */
+  async contributors(mirror: string, from: string | null, to: string): Promise<string[]> {
+    const range = from && from !== to ? [`${from}..${to}`] : from === to ? [] : [to];
+    if (!range.length) return [];
+    const { stdout } = await this.git(mirror, [
+      'log',
+      '--format=%ae%x09%an%x09%ce%x09%cn',
+      '--max-count=1000',
+      ...range,
+    ]).catch(() => this.git(mirror, ['log', '--format=%ae%x09%an%x09%ce%x09%cn', '--max-count=1000', to]));
+    return [...new Set(stdout.split(/[\t\n]/).filter(Boolean))];
+  }
+
   /** A file's text at a commit, or null when the commit has no such file. */
   async readFile(mirror: string, sha: string, file: string): Promise<string | null> {
     try {

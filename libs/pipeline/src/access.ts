@@ -1,19 +1,22 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AccessRepository, Role, User } from '@dockyard/db';
-import { InvalidRequestError } from './errors';
+import { ForbiddenError, InvalidRequestError, NotFoundError, UnauthenticatedError } from './errors';
+export { ForbiddenError, UnauthenticatedError } from './errors';
 
-export const SCOPES = ['read', 'build', 'promote', 'approve', 'admin'] as const;
+/** `on-behalf`: a chat bot may name the person it acts for (X-On-Behalf-Of); policy applies to them. */
+export const SCOPES = ['read', 'build', 'promote', 'approve', 'on-behalf', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export interface Actor {
+  /** The person policy is checked against: the token's owner, or whom a bot acts for. */
   user: User;
   tokenId: string;
   scopes: Scope[];
+  channel: 'api' | 'chat' | 'dashboard';
+  /** How the audit names them. */
+  label: string;
 }
-
-export class UnauthenticatedError extends Error {}
-export class ForbiddenError extends Error {}
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -58,7 +61,22 @@ export class AccessTokens {
     if (row.expiresAt && row.expiresAt <= new Date()) throw new UnauthenticatedError('the API token has expired');
     if (row.user.disabledAt) throw new UnauthenticatedError(`user ${row.user.login} is disabled`);
     void this.access.touchToken(row.id).catch(() => undefined);
-    return { user: row.user, tokenId: row.id, scopes: row.scopes as Scope[] };
+    return { user: row.user, tokenId: row.id, scopes: row.scopes as Scope[], channel: 'api', label: row.user.login };
+  }
+
+  /** A chat bot's token acting for a named person: allowed only with the on-behalf scope. */
+  async onBehalfOf(bot: Actor, login: string): Promise<Actor> {
+    if (!AccessTokens.allows(bot, 'on-behalf')) {
+      throw new ForbiddenError('X-On-Behalf-Of needs a token with the "on-behalf" scope');
+    }
+    const person = await this.access.findUser(login);
+    if (!person || person.disabledAt) throw new ForbiddenError(`X-On-Behalf-Of names no active user "${login}"`);
+    return { ...bot, user: person, channel: 'chat', label: `${bot.user.login} for ${person.login}` };
+  }
+
+  async revoke(tokenId: string, by: User): Promise<void> {
+    const n = await this.access.revokeToken(tokenId, by.role === 'admin' ? undefined : by.id);
+    if (!n) throw new NotFoundError(`no token ${tokenId} of yours to revoke`);
   }
 
   /** The admin scope includes every other. */

@@ -3,18 +3,19 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '@dockyard/config';
 import { BuildRepository, BuildWithProject, ProjectRepository, ReleaseRepository } from '@dockyard/db';
-import { DockerEngine, ImageBuildError, OperationCancelledError } from '@dockyard/docker';
+import { DockerEngine, ImageBuildError } from '@dockyard/docker';
 import { GitSource, SourceUnavailableError } from '@dockyard/git';
 import { Metrics } from '@dockyard/observability';
 import { RegistryClient } from '@dockyard/registry';
 import { BuildLogWriter } from './build-log';
 import { PIPELINE_FILE, PipelineConfig, PipelineFileError, parsePipelineFile } from './pipeline-file';
 import { StatusPublisher } from './status-publisher';
+import { TestSuite } from './test-suite';
+import { PromotionService } from './promotion/promotion.service';
 
 /** A failure that another attempt cannot fix: the build fails with this reason. */
 class BuildFailure extends Error {}
 
-const OUTPUT_CAP = 1024 * 1024;
 const CANCEL_POLL_MS = 1_000;
 
 export interface Attempt {
@@ -42,6 +43,8 @@ export class BuildRunner {
     private readonly registry: RegistryClient,
     private readonly statuses: StatusPublisher,
     private readonly metrics: Metrics,
+    private readonly tests: TestSuite,
+    private readonly promotions: PromotionService,
   ) {}
 
   async run(buildId: string, attempt: Attempt): Promise<string> {
@@ -144,7 +147,17 @@ export class BuildRunner {
     log.line('system', `pushed ${pipeline.image}@${digest} (${sizeBytes} bytes)`);
     await this.statuses.announce(build.id, 'build', 'built');
 
-    const failure = await this.runTests(build.id, `${ref}@${digest}`, pipeline, log, signal);
+    const failure = await this.tests.run({
+      image: `${ref}@${digest}`,
+      tests: pipeline.test,
+      recorder: {
+        create: (tests) => this.builds.createTestRuns(build.id, tests),
+        update: (id, data) => this.builds.updateTestRun(id, data),
+      },
+      labels: { 'dev.dockyard.build': build.id },
+      onOutput: (stream, text) => log.write(stream, text),
+      signal,
+    });
     if (failure) return { status: 'failed', reason: failure };
 
     const first = pipeline.stages[0];
@@ -153,15 +166,9 @@ export class BuildRunner {
       pipeline.stages.map((s) => s.name),
     );
     if (first.auto) {
-      await this.registry.copy(pipeline.image, digest, pipeline.image, first.name);
-      await this.releases.record({
-        stageId: stages[0].id,
-        imageId: image.id,
-        digest,
-        buildId: build.id,
-        byLogin: build.pusher ?? undefined,
-      });
+      await this.promotions.enterFirstStage(build.id, image, stages[0].id, first.name, build.pusher);
       log.line('system', `${pipeline.image}:${first.name} is now ${digest}`);
+      await this.promotions.promoteNextIfAuto(project, digest, first.name, pipeline);
     } else {
       log.line('system', `stage ${first.name} is not automatic: the image waits for a promotion`);
     }
@@ -187,76 +194,6 @@ export class BuildRunner {
     }
     await this.builds.update(build.id, { config: pipeline as object, imageRepo: pipeline.image });
     return pipeline;
-  }
-
-  /** Run the tests in order, each in a fresh container; returns why they failed, or null. */
-  private async runTests(
-    buildId: string,
-    image: string,
-    pipeline: PipelineConfig,
-    log: BuildLogWriter,
-    signal: AbortSignal,
-  ): Promise<string | null> {
-    const runs = await this.builds.createTestRuns(
-      buildId,
-      pipeline.test.map((t) => ({ name: t.name, command: t.run })),
-    );
-    for (const [i, test] of pipeline.test.entries()) {
-      const run = runs[i];
-      const stream = `test:${test.name}`;
-      const timeout = test.timeout ?? this.config.test.timeout;
-      const startedAt = new Date();
-      await this.builds.updateTestRun(run.id, { status: 'running', startedAt });
-      log.line('system', `test ${test.name}: ${test.run}`);
-      let output = '';
-      const result = await this.docker.run({
-        image,
-        command: test.run,
-        network: test.network,
-        memoryBytes: this.config.test.memory,
-        cpus: this.config.test.cpus,
-        pids: this.config.test.pids,
-        timeoutMs: timeout,
-        labels: { 'dev.dockyard.build': buildId, 'dev.dockyard.test': test.name },
-        signal,
-        onOutput: (text) => {
-          log.write(stream, text);
-          if (output.length < OUTPUT_CAP) output += text;
-        },
-      });
-      const finishedAt = new Date();
-      const status = result.cancelled
-        ? 'cancelled'
-        : result.timedOut
-          ? 'timed_out'
-          : result.exitCode === 0
-            ? 'passed'
-            : 'failed';
-      const reason =
-        status === 'timed_out'
-          ? `killed after ${timeout} ms`
-          : status === 'failed'
-            ? `exit code ${result.exitCode}`
-            : status === 'cancelled'
-              ? 'the build was stopped'
-              : null;
-      await this.builds.updateTestRun(run.id, {
-        status,
-        exitCode: result.exitCode,
-        reason,
-        output: output.slice(0, OUTPUT_CAP),
-        finishedAt,
-        durationMs: finishedAt.getTime() - startedAt.getTime(),
-      });
-      if (result.cancelled) throw new OperationCancelledError('cancelled');
-      if (status !== 'passed') {
-        for (const rest of runs.slice(i + 1)) {
-          await this.builds.updateTestRun(rest.id, { status: 'cancelled', reason: `not run: ${test.name} ${status}` });
-        }
-        return `test ${test.name} ${status === 'timed_out' ? 'timed out' : 'failed'}: ${reason}`;
-      }
-    }
-    return null;
   }
 
   /** Stop the work when the build is cancelled or superseded elsewhere (API, a newer push). */

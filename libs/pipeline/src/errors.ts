@@ -4,3 +4,6 @@ export class ConflictError extends Error {}
 export class InvalidRequestError extends Error {}
 /** A webhook whose signature cannot be trusted: nothing of it is recorded. */
 export class SignatureRejectedError extends Error {}
+export class UnauthenticatedError extends Error {}
+/** Known, but not allowed: the message says why. */
+export class ForbiddenError extends Error {}

@@ -9,3 +9,8 @@ export * from './push-event';
 export * from './reconciler';
 export * from './status-publisher';
 export * from './access';
+export * from './test-suite';
+export * from './clock';
+export * from './promotion/policy';
+export * from './promotion/promotion.service';
+export * from './projects';

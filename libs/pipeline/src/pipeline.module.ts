@@ -6,6 +6,9 @@ import { BuildCommands } from './build-commands';
 import { BuildRunner } from './build-runner';
 import { WebhookIntake } from './intake.service';
 import { StatusPublisher } from './status-publisher';
+import { TestSuite } from './test-suite';
+import { Clock } from './clock';
+import { PromotionService } from './promotion/promotion.service';
 
 /** The pipeline's use cases, shared by the api (intake, commands) and the worker (runner, statuses). */
 @Module({
@@ -18,7 +21,19 @@ import { StatusPublisher } from './status-publisher';
     StatusPublisher,
     BuildRunner,
     BuildCommands,
+    TestSuite,
+    Clock,
+    PromotionService,
   ],
-  exports: [AccessTokens, WebhookIntake, StatusPublisher, BuildRunner, BuildCommands, GitSource],
+  exports: [
+    AccessTokens,
+    Clock,
+    PromotionService,
+    WebhookIntake,
+    StatusPublisher,
+    BuildRunner,
+    BuildCommands,
+    GitSource,
+  ],
 })
 export class PipelineModule {}

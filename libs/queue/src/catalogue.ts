@@ -4,6 +4,7 @@ import type { JobsOptions } from 'bullmq';
 export const QUEUES = {
   builds: 'builds',
   statuses: 'statuses',
+  promotions: 'promotions',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -13,6 +14,8 @@ export interface JobPayloads {
   'build.run': { buildId: string };
   /** Publish a build's current state to GitHub as commit statuses. */
   'status.publish': { buildId: string; context: 'build' | 'test'; state: string };
+  /** Evaluate a promotion again: run its stage tests, or look again after a freeze window. */
+  'promotion.run': { promotionId: string; at: number };
 }
 export type JobName = keyof JobPayloads;
 export type JobData<N extends JobName> = JobPayloads[N];
@@ -38,6 +41,12 @@ export const JOBS: { [N in JobName]: JobSpec<N> } = {
     jobId: (d) => `status-${d.buildId}-${d.context}-${d.state}`,
     // A GitHub outage never fails a build: statuses keep trying for about an hour.
     options: { attempts: 12, backoff: { type: 'exponential', delay: 1_000 }, ...keep },
+  },
+  'promotion.run': {
+    queue: QUEUES.promotions,
+    // One job per scheduled look: a freeze window's end and a test run are different looks.
+    jobId: (d) => `promotion-${d.promotionId}-${d.at}`,
+    options: { attempts: 5, backoff: { type: 'exponential', delay: 1_000 }, ...keep },
   },
 };
 

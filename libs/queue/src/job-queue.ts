@@ -13,8 +13,12 @@ const ADD_DEADLINE_MS = 1_500;
 export class JobQueue {
   private readonly queues: Record<QueueName, Queue>;
 
-  constructor(@InjectQueue(QUEUES.builds) builds: Queue, @InjectQueue(QUEUES.statuses) statuses: Queue) {
-    this.queues = { builds, statuses };
+  constructor(
+    @InjectQueue(QUEUES.builds) builds: Queue,
+    @InjectQueue(QUEUES.statuses) statuses: Queue,
+    @InjectQueue(QUEUES.promotions) promotions: Queue,
+  ) {
+    this.queues = { builds, statuses, promotions };
   }
 
   /**

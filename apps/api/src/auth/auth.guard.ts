@@ -27,7 +27,9 @@ export class AuthGuard implements CanActivate {
     const header = req.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) throw new UnauthenticatedError('send an API token as "Authorization: Bearer <token>"');
-    const actor = await this.tokens.authenticate(match[1]);
+    let actor = await this.tokens.authenticate(match[1]);
+    const onBehalf = req.headers['x-on-behalf-of'];
+    if (typeof onBehalf === 'string' && onBehalf) actor = await this.tokens.onBehalfOf(actor, onBehalf);
     if (!AccessTokens.allows(actor, scope)) {
       throw new ForbiddenError(`this token lacks the "${scope}" scope (it has: ${actor.scopes.join(', ') || 'none'})`);
     }

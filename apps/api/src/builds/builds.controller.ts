@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { APP_CONFIG, AppConfig } from '@dockyard/config';
 import { BuildRepository, FINAL_STATUSES, ProjectRepository } from '@dockyard/db';
-import { Actor, BuildCommands, NotFoundError } from '@dockyard/pipeline';
+import { Actor, BuildCommands, NotFoundError, requireProject } from '@dockyard/pipeline';
 import { CurrentActor, RequireScope } from '../auth/auth.guard';
 import { buildView } from './build.view';
 import { ListBuildsQuery, LogsQuery } from './builds.dto';
@@ -25,13 +25,7 @@ export class BuildsController {
   @RequireScope('read')
   @ApiOperation({ summary: 'List builds, newest first' })
   async list(@Query() query: ListBuildsQuery) {
-    let projectId: string | undefined;
-    if (query.project) {
-      const [owner, name] = query.project.split('/');
-      const project = await this.projects.find(owner, name);
-      if (!project) throw new NotFoundError(`project ${query.project} is not registered`);
-      projectId = project.id;
-    }
+    const projectId = query.project ? (await requireProject(this.projects, query.project)).id : undefined;
     const { items, total } = await this.builds.list({
       projectId,
       status: query.status,

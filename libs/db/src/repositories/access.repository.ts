@@ -44,6 +44,15 @@ export class AccessRepository {
     return this.prisma.apiToken.findUnique({ where: { tokenHash }, include: { user: true } });
   }
 
+  /** Revoke a token (only the owner's, when ownerId is given); returns how many were revoked. */
+  async revokeToken(id: string, ownerId?: string): Promise<number> {
+    const { count } = await this.prisma.apiToken.updateMany({
+      where: { id, userId: ownerId, revokedAt: null },
+      data: { revokedAt: new Date() },
+    });
+    return count;
+  }
+
   async touchToken(id: string): Promise<void> {
     await this.prisma.apiToken.update({ where: { id }, data: { lastUsedAt: new Date() } });
   }

@@ -3,6 +3,16 @@ import { PrismaService } from '../prisma.service';
 import type { Build, BuildStatus, BuildTrigger, Prisma, Project, TestRun, TestRunStatus } from '../generated/client';
 import { supersedeOlder } from './delivery.repository';
 
+export interface TestRunUpdate {
+  status: TestRunStatus;
+  exitCode?: number | null;
+  reason?: string | null;
+  output?: string;
+  startedAt?: Date;
+  finishedAt?: Date;
+  durationMs?: number;
+}
+
 export const FINAL_STATUSES: BuildStatus[] = ['passed', 'failed', 'error', 'cancelled', 'superseded'];
 
 export type BuildWithProject = Build & { project: Project };
@@ -121,18 +131,7 @@ export class BuildRepository {
     return this.prisma.testRun.findMany({ where: { buildId }, orderBy: { position: 'asc' } });
   }
 
-  updateTestRun(
-    id: string,
-    data: {
-      status: TestRunStatus;
-      exitCode?: number | null;
-      reason?: string | null;
-      output?: string;
-      startedAt?: Date;
-      finishedAt?: Date;
-      durationMs?: number;
-    },
-  ): Promise<TestRun> {
+  updateTestRun(id: string, data: TestRunUpdate): Promise<TestRun> {
     return this.prisma.testRun.update({ where: { id }, data });
   }
 

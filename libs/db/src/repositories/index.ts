@@ -4,3 +4,5 @@ export * from './errors';
 export * from './project.repository';
 export * from './release.repository';
 export * from './access.repository';
+export * from './audit.repository';
+export * from './promotion.repository';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../prisma.service';
-import type { Image, Release } from '../generated/client';
+import type { Image } from '../generated/client';
 
 @Injectable()
 export class ReleaseRepository {
@@ -19,20 +19,5 @@ export class ReleaseRepository {
       create: { ...data, sizeBytes: BigInt(data.sizeBytes) },
       update: {},
     });
-  }
-
-  current(stageId: string): Promise<Release | null> {
-    return this.prisma.release.findFirst({ where: { stageId }, orderBy: { createdAt: 'desc' } });
-  }
-
-  record(data: {
-    stageId: string;
-    imageId: string;
-    digest: string;
-    buildId?: string;
-    promotionId?: string;
-    byLogin?: string;
-  }): Promise<Release> {
-    return this.prisma.release.create({ data });
   }
 }
