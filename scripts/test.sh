@@ -6,12 +6,15 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 DATA=${DOCKYARD_DATA_DIR:-$ROOT/.dockyard}
 bash scripts/setup.sh
-# Test images are FROM scratch with a static busybox: nothing is ever pulled.
-if ! dpkg -s busybox-static >/dev/null 2>&1; then
-  echo "[test] installing busybox-static"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null 2>&1 ||
-    { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null; }
-fi
+# Test images are FROM scratch with a static busybox (nothing is ever pulled); the dashboard is
+# tested in Debian's Chromium.
+for pkg in busybox-static chromium; do
+  if ! dpkg -s "$pkg" >/dev/null 2>&1; then
+    echo "[test] installing $pkg"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null 2>&1 ||
+      { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null; }
+  fi
+done
 set -a; . "$DATA/services.env"; set +a
 echo "[test] typecheck"
 npx tsc -p tsconfig.json --noEmit

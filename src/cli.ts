@@ -16,7 +16,7 @@ class CliModule {
 }
 
 const USAGE = `usage:
-  dockyard create-user <login> [--role viewer|developer|approver|admin] [--github <login>]
+  dockyard create-user <login> [--role viewer|developer|approver|admin] [--github <login>] [--password P | env DOCKYARD_PASSWORD]
   dockyard create-token <login> [--name NAME] [--scopes read,build,...] [--days N]`;
 
 /** Admin chores from a shell: the first admin and its API token. */
@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     options: {
       role: { type: 'string', default: 'admin' },
       github: { type: 'string' },
+      password: { type: 'string' },
       name: { type: 'string', default: 'cli' },
       scopes: { type: 'string' },
       days: { type: 'string' },
@@ -40,7 +41,8 @@ async function main(): Promise<void> {
   try {
     const tokens = app.get(AccessTokens);
     if (command === 'create-user') {
-      const user = await tokens.createUser(login, values.role as Role, { githubLogin: values.github });
+      const password = values.password ?? process.env.DOCKYARD_PASSWORD;
+      const user = await tokens.createUser(login, values.role as Role, { githubLogin: values.github, password });
       console.log(`created ${user.role} ${user.login}`);
     } else if (command === 'create-token') {
       const user = await app.get(AccessRepository).findUser(login);

@@ -4,6 +4,8 @@ import { TerminusModule } from '@nestjs/terminus';
 import { PipelineModule } from '@dockyard/pipeline';
 import { AuthGuard } from './auth/auth.guard';
 import { BuildsController } from './builds/builds.controller';
+import { Sessions } from './auth/sessions';
+import { DashboardController } from './dashboard/dashboard.controller';
 import { DomainErrorFilter } from './domain-error.filter';
 import { HealthController } from './health/health.controller';
 import { MetricsController } from './metrics.controller';
@@ -23,8 +25,10 @@ import { WebhooksController } from './webhooks/webhooks.controller';
     ProjectsController,
     PromotionsController,
     TokensController,
+    DashboardController,
   ],
   providers: [
+    Sessions,
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: APP_FILTER, useClass: DomainErrorFilter },
   ],

@@ -3,6 +3,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { APP_CONFIG, AppConfig } from '@dockyard/config';
+import { mountQueuesBoard } from './queues-board';
 
 /** Everything an HTTP app needs besides its modules: logging, validation, OpenAPI, shutdown. */
 export function configureHttpApp(app: NestExpressApplication): NestExpressApplication {
@@ -12,6 +13,7 @@ export function configureHttpApp(app: NestExpressApplication): NestExpressApplic
   app.disable('x-powered-by');
   // GitHub caps deliveries at 25 MB; the raw body is kept for the signature check.
   app.useBodyParser('json', { limit: app.get<AppConfig>(APP_CONFIG).http.webhookMaxBody });
+  app.useBodyParser('urlencoded', { extended: false, limit: '64kb' });
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   const document = SwaggerModule.createDocument(
     app,
@@ -23,6 +25,7 @@ export function configureHttpApp(app: NestExpressApplication): NestExpressApplic
       .build(),
   );
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs/openapi.json' });
+  mountQueuesBoard(app);
   app.enableShutdownHooks();
   return app;
 }

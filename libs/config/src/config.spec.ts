@@ -15,6 +15,7 @@ describe('loadConfig', () => {
       port: 3000,
       publicUrl: 'http://127.0.0.1:3000',
       webhookMaxBody: 25 * 1024 * 1024,
+      sessionSecret: undefined,
     });
     expect(config.registry.url).toBe('http://127.0.0.1:5000');
     expect(config.test).toEqual({ timeout: 600_000, memory: 512 * 1024 ** 2, cpus: 1, pids: 256 });

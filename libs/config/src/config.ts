@@ -29,6 +29,8 @@ export const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   PUBLIC_URL: httpUrl.optional(),
+  /** Signs dashboard session cookies; without it each start makes one (sessions end on restart). */
+  SESSION_SECRET: z.string().min(32, 'at least 32 characters').optional(),
 
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgresql:// URL' }),
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// URL' }),
@@ -66,7 +68,7 @@ export type Env = z.infer<typeof envSchema>;
 export interface AppConfig {
   env: Env['NODE_ENV'];
   logLevel: Env['LOG_LEVEL'];
-  http: { host: string; port: number; publicUrl: string; webhookMaxBody: number };
+  http: { host: string; port: number; publicUrl: string; webhookMaxBody: number; sessionSecret?: string };
   databaseUrl: string;
   redisUrl: string;
   queuePrefix: string;
@@ -108,6 +110,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       port: e.PORT,
       publicUrl: (e.PUBLIC_URL ?? `http://${e.HOST === '0.0.0.0' ? '127.0.0.1' : e.HOST}:${e.PORT}`).replace(/\/$/, ''),
       webhookMaxBody: e.WEBHOOK_MAX_BODY,
+      sessionSecret: e.SESSION_SECRET,
     },
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,

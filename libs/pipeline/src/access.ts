@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AccessRepository, Role, User } from '@dockyard/db';
 import { ForbiddenError, InvalidRequestError, NotFoundError, UnauthenticatedError } from './errors';
+import { hashPassword, verifyPassword } from './passwords';
 export { ForbiddenError, UnauthenticatedError } from './errors';
 
 /** `on-behalf`: a chat bot may name the person it acts for (X-On-Behalf-Of); policy applies to them. */
@@ -18,6 +19,15 @@ export interface Actor {
   label: string;
 }
 
+export function scopesOfRole(role: Role): Scope[] {
+  return {
+    viewer: ['read'],
+    developer: ['read', 'build', 'promote'],
+    approver: ['read', 'build', 'promote', 'approve'],
+    admin: ['admin'],
+  }[role] as Scope[];
+}
+
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
@@ -30,11 +40,32 @@ export class AccessTokens {
   async createUser(
     login: string,
     role: Role,
-    extra: { githubLogin?: string; displayName?: string } = {},
+    extra: { githubLogin?: string; displayName?: string; password?: string } = {},
   ): Promise<User> {
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(login))
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(login)) {
       throw new InvalidRequestError(`"${login}" is not a valid login`);
-    return this.access.createUser({ login, role, ...extra });
+    }
+    const { password, ...rest } = extra;
+    let passwordHash: string | undefined;
+    try {
+      passwordHash = password ? await hashPassword(password) : undefined;
+    } catch (err) {
+      throw new InvalidRequestError((err as Error).message);
+    }
+    return this.access.createUser({ login, role, ...rest, passwordHash });
+  }
+
+  /** Dashboard log-in; the same answer for an unknown login and a wrong password. */
+  async login(login: string, password: string): Promise<User> {
+    const user = await this.access.findUser(login);
+    const ok = await verifyPassword(password, user?.passwordHash ?? null);
+    if (!user || !ok || user.disabledAt) throw new UnauthenticatedError('unknown login or wrong password');
+    return user;
+  }
+
+  /** A person in the dashboard acts with the scopes of their role. */
+  sessionActor(user: User): Actor {
+    return { user, tokenId: '', scopes: scopesOfRole(user.role), channel: 'dashboard', label: user.login };
   }
 
   /** Returns the token itself, which is never stored and cannot be shown again. */

@@ -14,3 +14,4 @@ export * from './clock';
 export * from './promotion/policy';
 export * from './promotion/promotion.service';
 export * from './projects';
+export * from './passwords';

@@ -2,6 +2,7 @@ import { CanActivate, ExecutionContext, Injectable, SetMetadata, createParamDeco
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { AccessTokens, Actor, ForbiddenError, Scope, UnauthenticatedError } from '@dockyard/pipeline';
+import { Sessions } from './sessions';
 
 const SCOPE_KEY = 'dockyard:scope';
 
@@ -18,6 +19,7 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly tokens: AccessTokens,
+    private readonly sessions: Sessions,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
@@ -26,8 +28,15 @@ export class AuthGuard implements CanActivate {
     const req = ctx.switchToHttp().getRequest<Request & { actor?: Actor }>();
     const header = req.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) throw new UnauthenticatedError('send an API token as "Authorization: Bearer <token>"');
-    let actor = await this.tokens.authenticate(match[1]);
+    let actor: Actor;
+    if (match) {
+      actor = await this.tokens.authenticate(match[1]);
+    } else {
+      // The dashboard's own calls (live logs) ride on its session cookie.
+      const user = header ? null : await this.sessions.userOf(req);
+      if (!user) throw new UnauthenticatedError('send an API token as "Authorization: Bearer <token>"');
+      actor = this.tokens.sessionActor(user);
+    }
     const onBehalf = req.headers['x-on-behalf-of'];
     if (typeof onBehalf === 'string' && onBehalf) actor = await this.tokens.onBehalfOf(actor, onBehalf);
     if (!AccessTokens.allows(actor, scope)) {

@@ -25,6 +25,10 @@ export class AccessRepository {
     }
   }
 
+  findUserById(id: string): Promise<User | null> {
+    return this.prisma.user.findUnique({ where: { id } });
+  }
+
   findUser(login: string): Promise<User | null> {
     return this.prisma.user.findUnique({ where: { login } });
   }

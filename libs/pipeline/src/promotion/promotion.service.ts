@@ -355,16 +355,20 @@ export class PromotionService {
     );
   }
 
+  /** Why this person may not approve or reject the promotion, or null (the dashboard says it on the button). */
+  async refusalFor(p: PromotionFull, user: User): Promise<string | null> {
+    return approvalRefusal({
+      approver: user,
+      requesterId: p.requestedById,
+      contributors: await this.contributorsOf(p),
+      policy: await this.policyFor(p),
+    });
+  }
+
   private async decide(id: string, requester: Requester, approved: boolean, comment?: string): Promise<PromotionFull> {
     const p = await this.get(id);
     if (FINAL.includes(p.status)) throw new ConflictError(`promotion ${id} is already ${p.status}`);
-    const policy = await this.policyFor(p);
-    const refusal = approvalRefusal({
-      approver: requester.user,
-      requesterId: p.requestedById,
-      contributors: await this.contributorsOf(p),
-      policy,
-    });
+    const refusal = await this.refusalFor(p, requester.user);
     if (refusal) {
       await this.audit.record({
         ...this.who(requester),

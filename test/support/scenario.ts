@@ -1,0 +1,97 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import request from 'supertest';
+import type { Role } from '@dockyard/db';
+import { AccessTokens, Scope } from '@dockyard/pipeline';
+import { TestApp, eventually, pushPayload, sign } from './app';
+import { GitRepo } from './git-repo';
+
+/** A registered project backed by a git repository on disk, with users and their API tokens. */
+export class Scenario {
+  readonly repo = new GitRepo();
+  readonly owner = `s${randomBytes(4).toString('hex')}`;
+  readonly name = 'web';
+  readonly tokens: Record<string, string> = {};
+
+  constructor(private readonly t: TestApp) {}
+
+  get image(): string {
+    return `${this.owner}/${this.name}`;
+  }
+
+  get slug(): string {
+    return `${this.owner}/${this.name}`;
+  }
+
+  async user(login: string, role: Role, scopes: Scope[], password?: string): Promise<void> {
+    const access = this.t.app.get(AccessTokens);
+    const u = await access.createUser(login, role, { githubLogin: login, password });
+    this.tokens[login] = (await access.issue(u, 'e2e', scopes)).token;
+  }
+
+  as(login: string): Record<string, string> {
+    return { Authorization: `Bearer ${this.tokens[login]}` };
+  }
+
+  async register(admin: string): Promise<void> {
+    await request(this.t.url)
+      .post('/api/v1/projects')
+      .set(this.as(admin))
+      .send({ owner: this.owner, name: this.name, cloneUrl: this.repo.cloneUrl })
+      .expect(201);
+  }
+
+  /** Commit, deliver the push webhook, wait for the build to pass; returns the image digest. */
+  async pushAndBuild(files: Record<string, string>, reader: string): Promise<string> {
+    const sha = this.repo.commit(files, 'change');
+    const body = JSON.stringify(pushPayload(this.owner, this.name, sha));
+    const res = await request(this.t.url)
+      .post('/webhooks/github')
+      .set('Content-Type', 'application/json')
+      .set('X-GitHub-Event', 'push')
+      .set('X-GitHub-Delivery', randomUUID())
+      .set('X-Hub-Signature-256', sign(body))
+      .send(body)
+      .expect(202);
+    const build = await eventually(
+      async () => {
+        const b = (await request(this.t.url).get(`/api/v1/builds/${res.body.buildId}`).set(this.as(reader))).body;
+        return b.status !== 'queued' && b.status !== 'running' && b;
+      },
+      120_000,
+      'build',
+    );
+    if (build.status !== 'passed') throw new Error(`build ${build.id} ${build.status}: ${build.reason}`);
+    return build.image.digest as string;
+  }
+
+  promote(login: string, digest: string, to: string, extra: Record<string, unknown> = {}) {
+    return request(this.t.url)
+      .post('/api/v1/promotions')
+      .set(this.as(login))
+      .send({ project: this.slug, digest, to, ...extra });
+  }
+
+  async promotion(id: string, reader: string) {
+    return (await request(this.t.url).get(`/api/v1/promotions/${id}`).set(this.as(reader))).body;
+  }
+
+  settled(id: string, reader: string) {
+    return eventually(
+      async () => {
+        const p = await this.promotion(id, reader);
+        return !['waiting', 'testing', 'promoting'].includes(p.status) && p;
+      },
+      60_000,
+      `promotion ${id}`,
+    );
+  }
+
+  async stages(reader: string): Promise<Record<string, string | null>> {
+    const res = await request(this.t.url).get(`/api/v1/projects/${this.slug}/stages`).set(this.as(reader));
+    return Object.fromEntries((res.body as { stage: string; digest: string | null }[]).map((s) => [s.stage, s.digest]));
+  }
+
+  remove(): void {
+    this.repo.remove();
+  }
+}
