@@ -91,7 +91,8 @@ describe('dashboard in headless Chromium', () => {
     const page = await logIn('admin');
     await page.goto(`${t.url}/projects/${s.slug}`);
     await page.locator('table a').first().click();
-    await page.locator('#status', { hasText: 'passed' }).waitFor();
+    // The log arrives through the page's EventSource (the HTML ships it empty).
+    await page.locator('#log', { hasText: 'build passed' }).waitFor({ timeout: 15_000 });
     await expect(page.locator('#log').textContent()).resolves.toContain('pushed');
     const board = await page.goto(`${t.url}/admin/queues`);
     expect(board?.status()).toBe(200);
