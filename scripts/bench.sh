@@ -7,6 +7,6 @@ DATA=${DOCKYARD_DATA_DIR:-$ROOT/.dockyard}
 bash scripts/setup.sh >/dev/null
 set -a; . "$DATA/services.env"; set +a
 node scripts/build.mjs
-for bench in ${1:-webhook-ingest}; do
+for bench in ${1:-webhook-ingest promotion}; do
   node "dist/bench/$bench.js"
 done

@@ -278,6 +278,36 @@ describe('promotion dev → test → prod by digest (real services)', () => {
     }
   });
 
+  it("follows an admin's policy override and writes a stage kept in another repository", async () => {
+    const released = `${owner}/released`;
+    const yml = pipeline('true').replace(
+      '  - { name: prod, approvals: 1 }',
+      `  - { name: prod, approvals: 1, repository: ${released} }`,
+    );
+    const digest = await pushAndBuild({ 'app/v': '8', '.dockyard.yml': yml });
+    await settled((await promote('alice', digest, 'test').expect(202)).body.id);
+    await request(t.url)
+      .put(`/api/v1/projects/${owner}/web/stages/prod/policy`)
+      .set(as('alice'))
+      .send({ approvals: 0 })
+      .expect(403);
+    await request(t.url)
+      .put(`/api/v1/projects/${owner}/web/stages/prod/policy`)
+      .set(as('admin'))
+      .send({ approvals: 0 })
+      .expect(200);
+    const p = await promote('alice', digest, 'prod').expect(201);
+    expect(p.body.status).toBe('promoted');
+    // Blobs mounted from the image's repository: the tag resolves there, by the same digest.
+    expect(await registry.resolve(released, 'prod')).toBe(digest);
+    await request(t.url).put(`/api/v1/projects/${owner}/web/stages/prod/policy`).set(as('admin')).send({}).expect(200);
+    const audit = (await request(t.url).get(`/api/v1/audit?project=${owner}/web`).set(as('bob'))).body as {
+      action: string;
+      actor: string;
+    }[];
+    expect(audit.filter((a) => a.action === 'stage.policy_changed').map((a) => a.actor)).toEqual(['admin', 'admin']);
+  });
+
   it('answers 401 without credentials and 403 with the reason, changing nothing', async () => {
     const before = await stages();
     await request(t.url)

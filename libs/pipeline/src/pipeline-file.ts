@@ -25,8 +25,14 @@ const testSchema = z.strictObject({
   network: z.boolean().default(false),
 });
 
+const repositoryName = z
+  .string()
+  .regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/, 'a registry repository name');
+
 const stageSchema = z.strictObject({
   name,
+  /** Where the stage's tag lives, when not in the image's own repository (blobs are mounted, not copied). */
+  repository: repositoryName.optional(),
   auto: z.boolean().default(false),
   approvals: z.number().int().min(0).max(10).default(0),
   approvers: z.array(z.string()).optional(),
@@ -40,10 +46,7 @@ const stageSchema = z.strictObject({
 });
 
 export const pipelineSchema = z.strictObject({
-  image: z
-    .string()
-    .regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/, 'a registry repository name')
-    .optional(),
+  image: repositoryName.optional(),
   build: z
     .strictObject({
       dockerfile: z.string().default('Dockerfile'),

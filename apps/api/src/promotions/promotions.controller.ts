@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, Param, ParseUUIDPipe, Post, Put, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
@@ -59,6 +59,30 @@ export class RollbackBody {
   @IsOptional()
   @IsBoolean()
   force?: boolean;
+}
+
+export class StagePolicyBody {
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsBoolean()
+  auto?: boolean;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(10)
+  approvals?: number;
+
+  @ApiPropertyOptional({ type: [String] })
+  @IsOptional()
+  @IsString({ each: true })
+  approvers?: string[];
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsBoolean()
+  separationOfDuties?: boolean;
 }
 
 export class AuditQuery {
@@ -184,6 +208,23 @@ export class PromotionsController {
     });
     res.status(p.status === 'promoted' ? 201 : 202);
     return promotionView(p);
+  }
+
+  @Put('projects/:owner/:name/stages/:stage/policy')
+  @RequireScope('admin')
+  @ApiOperation({
+    summary: "Admins: override a stage's policy for this project (an empty body goes back to the file's)",
+  })
+  async policy(
+    @Param('owner') owner: string,
+    @Param('name') name: string,
+    @Param('stage') stage: string,
+    @Body() body: StagePolicyBody,
+    @CurrentActor() actor: Actor,
+  ) {
+    const override = Object.keys(body).length ? { ...body } : null;
+    await this.service.overridePolicy(owner, name, stage, override, requesterOf(actor));
+    return { stage, policy: override };
   }
 
   @Get('audit')

@@ -4,6 +4,8 @@ import type { PipelineConfig, PipelineStage } from '../pipeline-file';
 /** A stage's rules, as the pipeline file at the image's commit says, with an admin's overrides on top. */
 export interface StagePolicy {
   name: string;
+  /** The registry repository of the stage's tag; the image's own when unset. */
+  repository?: string;
   auto: boolean;
   approvals: number;
   approvers?: string[];
@@ -23,6 +25,7 @@ export function stagePolicy(
   const isLast = index === pipeline.stages.length - 1;
   const base: StagePolicy = {
     name: stage,
+    repository: fromFile.repository,
     auto: fromFile.auto,
     approvals: fromFile.approvals,
     approvers: fromFile.approvers,

@@ -295,14 +295,15 @@ export class PromotionService {
   }
 
   private async write(p: PromotionFull, policy: StagePolicy): Promise<PromotionFull> {
-    const repository = p.image.repository;
+    const source = p.image.repository;
+    const target = policy.repository ?? source;
     try {
       await this.promotions.withStageLock(p.toStageId, async (tx) => {
         // Under the lock, look again: the same promotion may have been written meanwhile.
         const now = await tx.promotion.findUniqueOrThrow({ where: { id: p.id }, select: { status: true } });
         if (FINAL.includes(now.status)) return;
         await tx.promotion.update({ where: { id: p.id }, data: { status: 'promoting', reason: null } });
-        await this.registry.copy(repository, p.digest, repository, p.toStage.name);
+        await this.registry.copy(source, p.digest, target, p.toStage.name);
         await tx.release.create({
           data: {
             stageId: p.toStageId,
@@ -320,7 +321,7 @@ export class PromotionService {
             action: p.kind === 'rollback' ? 'stage.rolled_back' : 'stage.promoted',
             projectId: p.projectId,
             subject: p.id,
-            detail: { stage: p.toStage.name, digest: p.digest, forced: p.forced },
+            detail: { stage: p.toStage.name, digest: p.digest, repository: target, forced: p.forced },
           },
           tx,
         );
@@ -353,6 +354,28 @@ export class PromotionService {
     await this.request({ owner: project.owner, name: project.name, digest, to: next.name, requester: SYSTEM }).catch(
       (err: Error) => this.logger.warn(`auto promotion to ${next.name}: ${err.message}`),
     );
+  }
+
+  /** An admin's per-project override of a stage's policy (null clears it); audited. */
+  async overridePolicy(
+    owner: string,
+    name: string,
+    stage: string,
+    policy: Partial<StagePolicy> | null,
+    requester: Requester,
+  ): Promise<void> {
+    if (requester.user.role !== 'admin') throw new ForbiddenError('only an admin may change a stage policy');
+    const project = await this.project(owner, name);
+    const row = (await this.promotions.stages(project.id)).find((s) => s.name === stage);
+    if (!row) throw new NotFoundError(`${owner}/${name} has no stage "${stage}"`);
+    await this.promotions.prisma.stage.update({ where: { id: row.id }, data: { policy: policy ?? Prisma.DbNull } });
+    await this.audit.record({
+      ...this.who(requester),
+      action: 'stage.policy_changed',
+      projectId: project.id,
+      subject: stage,
+      detail: policy ?? {},
+    });
   }
 
   /** Why this person may not approve or reject the promotion, or null (the dashboard says it on the button). */
