@@ -118,7 +118,7 @@ export class RegistryClient {
 
   /** Make a blob of another repository available here without moving its bytes. */
   async mountBlob(repo: string, digest: string, fromRepo: string): Promise<void> {
-    if (await this.blobExists(repo, digest)) return;
+    // Mount straight away (one request); a registry that already has the blob answers 201 too.
     const res = await this.request(
       'POST',
       repo,
@@ -127,9 +127,18 @@ export class RegistryClient {
       {},
       [fromRepo],
     );
-    if (res.status === 201) return;
     await res.body?.cancel();
-    // 202 means the registry started an upload instead of mounting: the blob is not reachable.
+    if (res.status === 201) return;
+    // 202: the registry opened an upload instead of mounting. Close it, and accept a blob that is there anyway.
+    const location = res.headers.get('location');
+    if (res.status === 202 && location) {
+      const path = new URL(location, this.url).pathname + new URL(location, this.url).search;
+      await this.request('DELETE', repo, path, 'push,pull').then(
+        (r) => r.body?.cancel(),
+        () => undefined,
+      );
+    }
+    if (await this.blobExists(repo, digest)) return;
     throw new RegistryError(
       `could not mount ${digest} from ${fromRepo} into ${repo} (status ${res.status})`,
       res.status,
