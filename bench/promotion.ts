@@ -4,7 +4,7 @@
 // than skopeo for 300 MB.
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { DynamicModule, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -12,13 +12,12 @@ import { AppConfig, loadConfig } from '@dockyard/config';
 import { CoreModule } from '@dockyard/core';
 import { PrismaService } from '@dockyard/db';
 import { AccessTokens, PipelineModule, PromotionService } from '@dockyard/pipeline';
-import { MANIFEST_TYPES, RegistryClient } from '@dockyard/registry';
+import { MANIFEST_TYPES, RegistryClient, pushRandomImage } from '@dockyard/registry';
 import { benchDatabase } from './support';
 
 const root = path.resolve(__dirname, '../..');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const SKOPEO_ROUNDS = Number(process.env.BENCH_SKOPEO_ROUNDS ?? 3);
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
 @Module({})
 class BenchModule {
@@ -27,54 +26,12 @@ class BenchModule {
   }
 }
 
-const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t0 = process.hrtime.bigint();
   await fn();
   return Number(process.hrtime.bigint() - t0) / 1e6;
-}
-
-/** Push an image straight through the distribution API: one random layer of `bytes`. */
-async function pushImage(registry: string, repo: string, bytes: number): Promise<string> {
-  const upload = async (data: Buffer) => {
-    const start = await fetch(`${registry}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
-    const url = new URL(start.headers.get('location')!, registry);
-    url.searchParams.set('digest', sha(data));
-    const put = await fetch(url, {
-      method: 'PUT',
-      body: data,
-      headers: { 'Content-Type': 'application/octet-stream' },
-    });
-    if (put.status !== 201) throw new Error(`blob upload: ${put.status}`);
-    return sha(data);
-  };
-  const layer = randomBytes(bytes);
-  const config = Buffer.from(
-    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha(layer)] } }),
-  );
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: {
-        mediaType: 'application/vnd.oci.image.config.v1+json',
-        digest: await upload(config),
-        size: config.length,
-      },
-      layers: [
-        { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: await upload(layer), size: layer.length },
-      ],
-    }),
-  );
-  const res = await fetch(`${registry}/v2/${repo}/manifests/seed`, {
-    method: 'PUT',
-    body: manifest,
-    headers: { 'Content-Type': OCI_MANIFEST },
-  });
-  if (res.status !== 201) throw new Error(`manifest put: ${res.status}`);
-  return sha(manifest);
 }
 
 async function main(): Promise<void> {
@@ -103,7 +60,10 @@ async function main(): Promise<void> {
   for (const { label, bytes } of sizes) {
     const repo = `${ns}/app-${bytes}`;
     // Two images per size, so that consecutive promotions into one stage always change it.
-    const digests = [await pushImage(base, repo, bytes), await pushImage(base, repo, bytes)];
+    const digests = [
+      (await pushRandomImage(registry, repo, bytes)).digest,
+      (await pushRandomImage(registry, repo, bytes)).digest,
+    ];
     const project = await prisma.project.create({
       data: { owner: ns, name: `app-${bytes}`, cloneUrl: '/nonexistent' },
     });

@@ -1,1 +1,2 @@
 export * from './registry-client';
+export * from './test-image';

@@ -1,23 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { loadConfig } from '@dockyard/config';
 import { RegistryClient, RegistryError } from './registry-client';
-
-const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-
-/** Upload a blob the way a client pushes one (monolithic POST + PUT). */
-async function uploadBlob(base: string, repo: string, data: Buffer): Promise<string> {
-  const start = await fetch(`${base}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
-  expect(start.status).toBe(202);
-  const location = new URL(start.headers.get('location')!, base);
-  location.searchParams.set('digest', sha(data));
-  const put = await fetch(location, {
-    method: 'PUT',
-    body: data,
-    headers: { 'Content-Type': 'application/octet-stream' },
-  });
-  expect(put.status).toBe(201);
-  return sha(data);
-}
+import { pushRandomImage } from './test-image';
 
 describe('RegistryClient against the real registry', () => {
   const config = loadConfig(process.env);
@@ -28,34 +12,7 @@ describe('RegistryClient against the real registry', () => {
   let layerSize: number;
 
   beforeAll(async () => {
-    const layer = randomBytes(64 * 1024);
-    const imageConfig = Buffer.from(
-      JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }),
-    );
-    layerSize = layer.length + imageConfig.length;
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config: {
-          mediaType: 'application/vnd.oci.image.config.v1+json',
-          digest: await uploadBlob(config.registry.url, src, imageConfig),
-          size: imageConfig.length,
-        },
-        layers: [
-          {
-            mediaType: 'application/vnd.oci.image.layer.v1.tar',
-            digest: await uploadBlob(config.registry.url, src, layer),
-            size: layer.length,
-          },
-        ],
-      }),
-    );
-    digest = await client.putManifest(src, 'sha-build', {
-      body: manifest,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    });
-    expect(digest).toBe(sha(manifest));
+    ({ digest, size: layerSize } = await pushRandomImage(client, src, 64 * 1024, 'sha-build'));
   });
 
   it('resolves tags to digests, and a missing tag to null', async () => {

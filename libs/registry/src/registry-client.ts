@@ -109,6 +109,21 @@ export class RegistryClient {
     );
   }
 
+  /** Upload a blob in one piece (POST, then PUT with its digest); returns the digest. */
+  async uploadBlob(repo: string, data: Buffer): Promise<string> {
+    const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+    const start = await this.request('POST', repo, `/v2/${repo}/blobs/uploads/`, 'push,pull');
+    await this.expectOk(start, `start upload to ${repo}`);
+    const location = new URL(start.headers.get('location') ?? '', this.url);
+    location.searchParams.set('digest', digest);
+    const put = await this.request('PUT', repo, location.pathname + location.search, 'push,pull', {
+      headers: { 'Content-Type': 'application/octet-stream' },
+      body: data,
+    });
+    await this.expectOk(put, `upload ${digest} to ${repo}`);
+    return digest;
+  }
+
   async blobExists(repo: string, digest: string): Promise<boolean> {
     const res = await this.request('HEAD', repo, `/v2/${repo}/blobs/${digest}`, 'pull');
     if (res.status === 404) return false;
