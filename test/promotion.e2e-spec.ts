@@ -308,6 +308,63 @@ describe('promotion dev → test → prod by digest (real services)', () => {
     expect(audit.filter((a) => a.action === 'stage.policy_changed').map((a) => a.actor)).toEqual(['admin', 'admin']);
   });
 
+  it("is idempotent by the caller's id, and fails without touching the stage when the registry write fails", async () => {
+    const digest = await pushAndBuild({ 'app/v': '9', '.dockyard.yml': pipeline('true') });
+    const id = randomUUID();
+    const once = await promote('alice', digest, 'test', { id }).expect(202);
+    const twice = await promote('alice', digest, 'test', { id }).expect((r) => expect([201, 202]).toContain(r.status));
+    expect(twice.body.id).toBe(once.body.id);
+    await settled(id);
+    expect(await t.prisma.promotion.count({ where: { id } })).toBe(1);
+
+    // The manifest vanishes from the registry (say, a clean-up job): the write to prod must fail cleanly.
+    const gone = await pushAndBuild({ 'app/v': '10', '.dockyard.yml': pipeline('true') });
+    await settled((await promote('alice', gone, 'test').expect(202)).body.id);
+    const before = await stages();
+    const tagBefore = await registry.resolve(image, 'prod');
+    await registry.deleteManifest(image, gone);
+    const failed = await promote('admin', gone, 'prod', { force: true }).expect(202);
+    expect(failed.body).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/^registry write failed: .*is not in the registry/),
+    });
+    expect((await stages()).prod).toBe(before.prod);
+    expect(await registry.resolve(image, 'prod')).toBe(tagBefore);
+  });
+
+  it('lets a user make, use and revoke a token of their own, never wider than theirs', async () => {
+    const made = await request(t.url)
+      .post('/api/v1/tokens')
+      .set(as('bob'))
+      .send({ name: 'chat', scopes: ['read'], days: 1 })
+      .expect(201);
+    expect(made.body.token).toMatch(/^dky_[0-9a-f]{8}_/);
+    const stored = await t.prisma.apiToken.findUniqueOrThrow({ where: { id: made.body.id } });
+    expect(JSON.stringify(stored)).not.toContain(made.body.token);
+    await request(t.url).get('/api/v1/audit').set('Authorization', `Bearer ${made.body.token}`).expect(200);
+    const wider = await request(t.url)
+      .post('/api/v1/tokens')
+      .set(as('bob'))
+      .send({ name: 'x', scopes: ['admin'] })
+      .expect(403);
+    expect(wider.body.message).toBe('this token may not grant scope(s) it lacks: admin');
+    await request(t.url).delete(`/api/v1/tokens/${made.body.id}`).set(as('bob')).expect(204);
+    const revoked = await request(t.url)
+      .get('/api/v1/audit')
+      .set('Authorization', `Bearer ${made.body.token}`)
+      .expect(401);
+    expect(revoked.body.message).toBe('the API token was revoked');
+    await t.prisma.apiToken.update({
+      where: { id: stored.id },
+      data: { revokedAt: null, expiresAt: new Date(Date.now() - 1000) },
+    });
+    const expired = await request(t.url)
+      .get('/api/v1/audit')
+      .set('Authorization', `Bearer ${made.body.token}`)
+      .expect(401);
+    expect(expired.body.message).toBe('the API token has expired');
+  });
+
   it('answers 401 without credentials and 403 with the reason, changing nothing', async () => {
     const before = await stages();
     await request(t.url)
