@@ -21,7 +21,8 @@ url="http://${HOST:-127.0.0.1}:${PORT:-3000}"
 for _ in $(seq 1 100); do
   if curl -fsS --max-time 2 "$url/readyz" >/dev/null 2>&1; then
     echo "[up] Dockyard is up: $url  (API docs: $url/api/docs, log: $DATA/app.log)"
-    echo "[up] first admin: node dist/src/cli.js create-user admin && node dist/src/cli.js create-token admin"
+    echo "[up] first admin: npm run dockyard -- create-user admin --role admin --password '<10+ characters>'"
+    echo "[up]   and a token for the API: npm run dockyard -- create-token admin"
     exit 0
   fi
   kill -0 "$(cat "$DATA/app.pid")" 2>/dev/null || { echo "[up] the app exited:"; tail -20 "$DATA/app.log"; exit 1; }

@@ -2,11 +2,12 @@ import { existsSync } from 'node:fs';
 import { AppConfig, ConfigError, loadConfig } from '@dockyard/config';
 
 /**
- * The validated configuration, before anything else starts: a `.env` file in the working
- * directory is read first (variables already set win), then the environment is checked once.
+ * The validated configuration, before anything else starts: `.env` and `.dockyard/services.env`
+ * in the working directory are read first, then the environment is checked once.
  */
 export function bootConfig(): AppConfig {
-  if (existsSync('.env')) process.loadEnvFile('.env');
+  // Variables already set win over .env, and .env over the addresses `npm run provision` wrote.
+  for (const file of ['.env', '.dockyard/services.env']) if (existsSync(file)) process.loadEnvFile(file);
   try {
     return loadConfig(process.env);
   } catch (err) {
