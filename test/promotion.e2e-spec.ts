@@ -1,20 +1,19 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import type { Role } from '@dockyard/db';
-import { AccessTokens, Clock, Scope } from '@dockyard/pipeline';
+import { Clock } from '@dockyard/pipeline';
 import { RegistryClient } from '@dockyard/registry';
-import { TestApp, eventually, pushPayload, sign, startApp } from './support/app';
-import { GitRepo, SCRATCH_DOCKERFILE } from './support/git-repo';
+import { TestApp, startApp } from './support/app';
+import { SCRATCH_DOCKERFILE } from './support/git-repo';
+import { Scenario } from './support/scenario';
 
 jest.setTimeout(240_000);
 
 describe('promotion dev → test → prod by digest (real services)', () => {
-  const repo = new GitRepo();
-  const owner = `promo${randomBytes(3).toString('hex')}`;
-  const image = `${owner}/web`;
   let t: TestApp;
+  let s: Scenario;
+  let owner: string;
+  let image: string;
   let registry: RegistryClient;
-  const tokens: Record<string, string> = {};
 
   /** .dockyard.yml with a smoke suite before `test` and one approval for `prod`. */
   const pipeline = (smoke: string, extra = '') =>
@@ -33,80 +32,31 @@ describe('promotion dev → test → prod by digest (real services)', () => {
       .filter(Boolean)
       .join('\n');
 
-  async function user(login: string, role: Role, scopes: Scope[]) {
-    const access = t.app.get(AccessTokens);
-    const u = await access.createUser(login, role, { githubLogin: login });
-    tokens[login] = (await access.issue(u, 'e2e', scopes)).token;
-  }
-  const as = (login: string) => ({ Authorization: `Bearer ${tokens[login]}` });
-
-  async function pushAndBuild(files: Record<string, string>): Promise<string> {
-    const sha = repo.commit(files, 'change');
-    const body = JSON.stringify(pushPayload(owner, 'web', sha));
-    const res = await request(t.url)
-      .post('/webhooks/github')
-      .set('Content-Type', 'application/json')
-      .set('X-GitHub-Event', 'push')
-      .set('X-GitHub-Delivery', randomUUID())
-      .set('X-Hub-Signature-256', sign(body))
-      .send(body)
-      .expect(202);
-    const build = await eventually(
-      async () => {
-        const b = (await request(t.url).get(`/api/v1/builds/${res.body.buildId}`).set(as('admin'))).body;
-        return b.status !== 'queued' && b.status !== 'running' && b;
-      },
-      120_000,
-      'build',
-    );
-    expect(build.status).toBe('passed');
-    return build.image.digest as string;
-  }
-
+  const as = (login: string) => s.as(login);
+  const pushAndBuild = (files: Record<string, string>) => s.pushAndBuild(files, 'admin');
   const promote = (login: string, digest: string, to: string, extra: Record<string, unknown> = {}) =>
-    request(t.url)
-      .post('/api/v1/promotions')
-      .set(as(login))
-      .send({ project: `${owner}/web`, digest, to, ...extra });
-  const promotion = async (id: string) => (await request(t.url).get(`/api/v1/promotions/${id}`).set(as('admin'))).body;
-  const settled = (id: string) =>
-    eventually(
-      async () => {
-        const p = await promotion(id);
-        return !['waiting', 'testing', 'promoting'].includes(p.status) && p;
-      },
-      60_000,
-      `promotion ${id}`,
-    );
-  const stages = async () =>
-    Object.fromEntries(
-      (
-        (await request(t.url).get(`/api/v1/projects/${owner}/web/stages`).set(as('admin'))).body as {
-          stage: string;
-          digest: string;
-        }[]
-      ).map((s) => [s.stage, s.digest]),
-    );
+    s.promote(login, digest, to, extra);
+  const promotion = (id: string) => s.promotion(id, 'admin');
+  const settled = (id: string) => s.settled(id, 'admin');
+  const stages = () => s.stages('admin');
 
   let first: string;
 
   beforeAll(async () => {
     t = await startApp();
+    s = new Scenario(t);
+    ({ owner, image } = s);
     registry = t.app.get(RegistryClient);
-    await user('admin', 'admin', ['admin']);
-    await user('alice', 'approver', ['read', 'promote', 'approve']);
-    await user('bob', 'approver', ['read', 'approve']);
-    await user('bot', 'developer', ['read', 'promote', 'approve', 'on-behalf']);
-    await request(t.url)
-      .post('/api/v1/projects')
-      .set(as('admin'))
-      .send({ owner, name: 'web', cloneUrl: repo.cloneUrl })
-      .expect(201);
+    await s.user('admin', 'admin', ['admin']);
+    await s.user('alice', 'approver', ['read', 'promote', 'approve']);
+    await s.user('bob', 'approver', ['read', 'approve']);
+    await s.user('bot', 'developer', ['read', 'promote', 'approve', 'on-behalf']);
+    await s.register('admin');
   });
 
   afterAll(async () => {
     await t?.close();
-    repo.remove();
+    s?.remove();
   });
 
   it('takes one digest dev → test (suite before entry) → prod (1 approval), every tag that digest', async () => {
