@@ -3,13 +3,19 @@ import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags 
 import { Type } from 'class-transformer';
 import { IsBoolean, IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
 import type { Response } from 'express';
-import { AuditRepository, ProjectRepository, PromotionRepository } from '@dockyard/db';
+import { AuditRepository, ProjectRepository, PromotionFull, PromotionRepository } from '@dockyard/db';
 import { Actor, PromotionService, requireProject } from '@dockyard/pipeline';
 import { CurrentActor, RequireScope } from '../auth/auth.guard';
 import { promotionView } from './promotion.view';
 import { requesterOf } from './requester';
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+/** 201 when the stage was written, 202 while the promotion waits (its view says for what). */
+function answer(res: Response, p: PromotionFull) {
+  res.status(p.status === 'promoted' ? 201 : 202);
+  return promotionView(p);
+}
 
 export class CreatePromotionBody {
   @ApiPropertyOptional({ description: 'your id for this request: sending it again returns the same promotion' })
@@ -157,8 +163,7 @@ export class PromotionsController {
       force: body.force,
       requester: requesterOf(actor),
     });
-    res.status(p.status === 'promoted' ? 201 : 202);
-    return promotionView(p);
+    return answer(res, p);
   }
 
   @Get('promotions/:id')
@@ -177,8 +182,7 @@ export class PromotionsController {
     @Res({ passthrough: true }) res: Response,
   ) {
     const p = await this.service.approve(id, requesterOf(actor), body.comment);
-    res.status(p.status === 'promoted' ? 201 : 202);
-    return promotionView(p);
+    return answer(res, p);
   }
 
   @Post('promotions/:id/reject')
@@ -206,8 +210,7 @@ export class PromotionsController {
       force: body.force,
       requester: requesterOf(actor),
     });
-    res.status(p.status === 'promoted' ? 201 : 202);
-    return promotionView(p);
+    return answer(res, p);
   }
 
   @Put('projects/:owner/:name/stages/:stage/policy')
