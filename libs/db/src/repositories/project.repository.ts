@@ -39,6 +39,11 @@ export class ProjectRepository {
 
   /** Make the project's stages match its pipeline's list (new ones added, order kept); returns them in order. */
   async syncStages(projectId: string, names: string[]): Promise<Stage[]> {
+    const current = await this.prisma.stage.findMany({ where: { projectId }, orderBy: { position: 'asc' } });
+    // Usually nothing changed: one read and done.
+    if (names.every((name, i) => current.find((s) => s.name === name)?.position === i)) {
+      return names.map((name) => current.find((s) => s.name === name)!);
+    }
     await this.prisma.$transaction(
       names.map((name, position) =>
         this.prisma.stage.upsert({

@@ -46,6 +46,7 @@ const FINAL = ['promoted', 'rejected', 'blocked', 'failed'];
 @Injectable()
 export class PromotionService {
   private readonly logger = new Logger(PromotionService.name);
+  private readonly pipelines = new Map<string, Pick<PipelineConfig, 'stages'>>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -91,18 +92,16 @@ export class PromotionService {
     const current = await this.current(target.id);
     if (current?.digest === image.digest) throw new ConflictError(`${input.to} already holds ${image.digest}`);
     const from = index > 0 ? stages[index - 1] : null;
-    if (from && !(await this.promotions.everHeld(from.id, image.digest))) {
+    if (from && !input.force && !(await this.promotions.everHeld(from.id, image.digest))) {
       const reason = `${short(image.digest)} has not passed ${from.name}; promotions go ${names.join(' → ')} one stage at a time`;
-      if (!input.force) {
-        await this.audit.record({
-          ...this.who(input.requester),
-          action: 'promotion.refused',
-          projectId: project.id,
-          subject: image.digest,
-          detail: { to: input.to, reason },
-        });
-        throw new ConflictError(reason);
-      }
+      await this.audit.record({
+        ...this.who(input.requester),
+        action: 'promotion.refused',
+        projectId: project.id,
+        subject: image.digest,
+        detail: { to: input.to, reason },
+      });
+      throw new ConflictError(reason);
     }
     return this.open(
       {
@@ -182,7 +181,7 @@ export class PromotionService {
       subject: promotion.id,
       detail,
     });
-    return this.evaluate(promotion.id);
+    return this.evaluate(promotion);
   }
 
   async approve(id: string, requester: Requester, comment?: string): Promise<PromotionFull> {
@@ -203,8 +202,8 @@ export class PromotionService {
    * Move a promotion as far as its policy allows now: wait (freeze, approvals), test, or write the
    * stage. Safe to call any number of times; `inWorker` runs stage tests here instead of queueing them.
    */
-  async evaluate(id: string, inWorker = false): Promise<PromotionFull> {
-    let p = await this.get(id);
+  async evaluate(id: string | PromotionFull, inWorker = false): Promise<PromotionFull> {
+    let p = typeof id === 'string' ? await this.get(id) : id;
     if (FINAL.includes(p.status)) return p;
     const policy = await this.policyFor(p);
     const waitReason = async (reason: string) => {
@@ -297,11 +296,13 @@ export class PromotionService {
   private async write(p: PromotionFull, policy: StagePolicy): Promise<PromotionFull> {
     const source = p.image.repository;
     const target = policy.repository ?? source;
+    let written: boolean;
+    const completedAt = new Date();
     try {
-      await this.promotions.withStageLock(p.toStageId, async (tx) => {
+      written = await this.promotions.withStageLock(p.toStageId, async (tx) => {
         // Under the lock, look again: the same promotion may have been written meanwhile.
         const now = await tx.promotion.findUniqueOrThrow({ where: { id: p.id }, select: { status: true } });
-        if (FINAL.includes(now.status)) return;
+        if (FINAL.includes(now.status)) return false;
         await tx.promotion.update({ where: { id: p.id }, data: { status: 'promoting', reason: null } });
         await this.registry.copy(source, p.digest, target, p.toStage.name);
         await tx.release.create({
@@ -313,7 +314,7 @@ export class PromotionService {
             byLogin: p.requestedBy?.login ?? 'system',
           },
         });
-        await tx.promotion.update({ where: { id: p.id }, data: { status: 'promoted', completedAt: new Date() } });
+        await tx.promotion.update({ where: { id: p.id }, data: { status: 'promoted', completedAt } });
         await this.audit.record(
           {
             actor: 'system',
@@ -325,6 +326,7 @@ export class PromotionService {
           },
           tx,
         );
+        return true;
       });
     } catch (err) {
       // The transaction rolled back: no Release row, the stage keeps its digest.
@@ -332,8 +334,9 @@ export class PromotionService {
       this.logger.warn(`promotion ${p.id}: ${reason}`);
       return this.finish(p, 'failed', reason, 'promotion.failed');
     }
-    const done = await this.get(p.id);
-    if (done.status === 'promoted' && done.kind === 'promote') await this.autoNext(done, policy);
+    if (!written) return this.get(p.id);
+    const done: PromotionFull = { ...p, status: 'promoted', reason: null, completedAt };
+    if (done.kind === 'promote') await this.autoNext(done, policy);
     return done;
   }
 
@@ -474,10 +477,15 @@ export class PromotionService {
     return stagePolicy(pipeline, p.toStage.name, p.toStage.policy as Partial<StagePolicy> | null);
   }
 
+  /** The pipeline an image was built with; an image never changes, so it is read once. */
   private async pipelineOf(image: Image): Promise<Pick<PipelineConfig, 'stages'>> {
+    const cached = this.pipelines.get(image.id);
+    if (cached) return cached;
     const build = await this.promotions.buildOfImage(image.id);
-    const config = build?.config as PipelineConfig | null;
-    return { stages: config?.stages ?? DEFAULT_STAGES };
+    const pipeline = { stages: (build?.config as PipelineConfig | null)?.stages ?? DEFAULT_STAGES };
+    if (this.pipelines.size >= 1000) this.pipelines.delete(this.pipelines.keys().next().value!);
+    if (build) this.pipelines.set(image.id, pipeline);
+    return pipeline;
   }
 
   private async findImage(projectId: string, digest?: string, buildId?: string): Promise<Image> {
