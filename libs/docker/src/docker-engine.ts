@@ -155,27 +155,6 @@ export class DockerEngine {
     }
   }
 
-  async removeImage(ref: string): Promise<void> {
-    await this.docker
-      .getImage(ref)
-      .remove({ noprune: false })
-      .catch(() => undefined);
-  }
-
-  /** Containers still running with a label, e.g. the test containers of a superseded build. */
-  async killLabelled(label: string, value: string): Promise<number> {
-    const containers = await this.docker.listContainers({ filters: { label: [`${label}=${value}`] } });
-    await Promise.all(
-      containers.map((c) =>
-        this.docker
-          .getContainer(c.Id)
-          .kill()
-          .catch(() => undefined),
-      ),
-    );
-    return containers.length;
-  }
-
   /** Read a JSON-lines progress stream to its end, with a deadline and a cancel signal. */
   private follow(
     stream: NodeJS.ReadableStream,

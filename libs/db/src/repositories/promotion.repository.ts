@@ -45,15 +45,6 @@ export class PromotionRepository {
     });
   }
 
-  recent(projectId: string, take = 20): Promise<PromotionFull[]> {
-    return this.prisma.promotion.findMany({
-      where: { projectId },
-      include: full,
-      orderBy: { createdAt: 'desc' },
-      take,
-    });
-  }
-
   async approve(data: {
     promotionId: string;
     userId: string;
