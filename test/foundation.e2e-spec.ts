@@ -141,6 +141,50 @@ describe('worker shutdown', () => {
   });
 });
 
+describe('shutdown while Redis is away', () => {
+  it('drains, then stops within the connection-close grace instead of waiting for Redis forever', async () => {
+    const port = await freePort();
+    const redis = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--dir', '/tmp', '--save', ''],
+      { stdio: 'ignore' },
+    );
+    const db = await createTestDatabase();
+    const appPort = await freePort();
+    const app = spawn(process.execPath, [path.join(root, 'dist/src/main.js')], {
+      env: {
+        ...process.env,
+        DATABASE_URL: db.url,
+        REDIS_URL: `redis://127.0.0.1:${port}`,
+        PORT: String(appPort),
+        LOG_LEVEL: 'fatal',
+      },
+      stdio: 'ignore',
+    });
+    try {
+      await eventually(
+        async () => (await fetch(`http://127.0.0.1:${appPort}/readyz`).catch(() => null))?.status === 200,
+        30_000,
+        'ready',
+      );
+      redis.kill('SIGKILL');
+      await eventually(
+        async () => (await fetch(`http://127.0.0.1:${appPort}/readyz`)).status === 503,
+        10_000,
+        'redis down',
+      );
+      const exited = new Promise<number>((resolve) => app.on('exit', () => resolve(Date.now())));
+      const asked = Date.now();
+      app.kill('SIGTERM');
+      expect((await exited) - asked).toBeLessThan(15_000);
+    } finally {
+      app.kill('SIGKILL');
+      redis.kill('SIGKILL');
+      await db.drop();
+    }
+  });
+});
+
 describe('docker-compose.yml', () => {
   it('describes the api, worker and services, the worker on the host Docker socket', () => {
     const compose = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'), { merge: true });

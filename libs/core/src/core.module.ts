@@ -5,6 +5,7 @@ import { DockerEngine } from '@dockyard/docker';
 import { ObservabilityModule } from '@dockyard/observability';
 import { QueueModule } from '@dockyard/queue';
 import { RegistryClient } from '@dockyard/registry';
+import { ShutdownWatchdog } from './shutdown-watchdog';
 
 /** What both apps stand on: config, logs and metrics, Postgres, the queues, Docker, the registry. */
 @Global()
@@ -14,7 +15,7 @@ export class CoreModule {
     return {
       module: CoreModule,
       imports: [ConfigModule.forRoot(config), ObservabilityModule.forRoot(), DbModule, QueueModule.forRoot()],
-      providers: [DockerEngine, RegistryClient],
+      providers: [DockerEngine, RegistryClient, ShutdownWatchdog],
       exports: [DockerEngine, RegistryClient],
     };
   }

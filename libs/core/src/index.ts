@@ -1,1 +1,2 @@
 export * from './core.module';
+export * from './shutdown-watchdog';

@@ -3,6 +3,13 @@ import { WorkerHost } from '@nestjs/bullmq';
 import { Job, UnrecoverableError } from 'bullmq';
 import { JOB_NAMES, JobData, JobName } from './catalogue';
 
+let inFlight = 0;
+
+/** How many jobs this process is working on right now (for a bounded shutdown). */
+export function jobsInFlight(): number {
+  return inFlight;
+}
+
 export type JobHandlers = { [N in JobName]?: (data: JobData<N>, job: Job<JobData<N>>) => Promise<unknown> };
 
 /** A thin processor: it routes each job of its queue to a use case, by the job's catalogue name. */
@@ -24,7 +31,12 @@ export abstract class CatalogueProcessor extends WorkerHost implements OnModuleD
   async process(job: Job): Promise<unknown> {
     const handler = this.handlers[job.name as JobName] as ((data: unknown, job: Job) => Promise<unknown>) | undefined;
     if (!handler) throw new UnrecoverableError(`no handler for job "${job.name}"`);
-    return handler(job.data, job);
+    inFlight++;
+    try {
+      return await handler(job.data, job);
+    } finally {
+      inFlight--;
+    }
   }
 }
 
