@@ -10,6 +10,7 @@ const aliases = Object.fromEntries(
 // @octokit ships ES modules only; swc turns them into CommonJS for Jest.
 const esmPackages = [
   '@octokit',
+  'universal-github-app-jwt',
   'content-type',
   'universal-user-agent',
   'before-after-hook',

@@ -29,7 +29,7 @@ export async function startApp(env: Record<string, string> = {}): Promise<TestAp
   const config = loadConfig({
     ...process.env,
     NODE_ENV: 'test',
-    LOG_LEVEL: 'error',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
     PORT: '0',
     DATABASE_URL: db.url,
     QUEUE_PREFIX: `t${randomBytes(4).toString('hex')}`,

@@ -1,3 +1,4 @@
+import { createVerify, KeyObject } from 'node:crypto';
 import { createServer, IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -9,6 +10,15 @@ export interface RecordedStatus {
   state: string;
   description: string;
   target_url: string;
+  /** The Authorization header the status came with. */
+  authorization?: string;
+}
+
+/** A GitHub App the fake knows: its JWTs are checked against the public key. */
+export interface FakeApp {
+  id: number;
+  installationId: number;
+  publicKey: KeyObject;
 }
 
 /** A local HTTP server in the shape of GitHub's REST API that records commit statuses. */
@@ -16,11 +26,34 @@ export class FakeGitHub {
   readonly statuses: RecordedStatus[] = [];
   /** While > 0, answer that many requests with 503, as an outage would. */
   failNext = 0;
+  /** Installation tokens handed out, in order. */
+  readonly installationTokens: string[] = [];
+  app?: FakeApp;
   private server?: Server;
 
   async start(): Promise<string> {
     this.server = createServer((req, res) => {
       void readBody(req).then((body) => {
+        const install = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(req.url ?? '');
+        if (req.method === 'POST' && install && this.app) {
+          if (Number(install[1]) !== this.app.installationId || !this.validJwt(req.headers.authorization)) {
+            res
+              .writeHead(401, { 'content-type': 'application/json' })
+              .end('{"message":"A JSON web token could not be decoded"}');
+            return;
+          }
+          const token = `ghs_installation${this.installationTokens.length + 1}`;
+          this.installationTokens.push(token);
+          res.writeHead(201, { 'content-type': 'application/json' }).end(
+            JSON.stringify({
+              token,
+              expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+              permissions: { statuses: 'write' },
+              repository_selection: 'all',
+            }),
+          );
+          return;
+        }
         const m = /^\/repos\/([^/]+)\/([^/]+)\/statuses\/([0-9a-f]{40})$/.exec(req.url ?? '');
         if (req.method === 'POST' && m) {
           if (this.failNext > 0) {
@@ -29,7 +62,7 @@ export class FakeGitHub {
             return;
           }
           const json = JSON.parse(body) as Omit<RecordedStatus, 'owner' | 'repo' | 'sha'>;
-          this.statuses.push({ owner: m[1], repo: m[2], sha: m[3], ...json });
+          this.statuses.push({ owner: m[1], repo: m[2], sha: m[3], ...json, authorization: req.headers.authorization });
           res
             .writeHead(201, { 'content-type': 'application/json' })
             .end(JSON.stringify({ id: this.statuses.length, ...json }));
@@ -40,6 +73,17 @@ export class FakeGitHub {
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** An RS256 app JWT signed by the app's key, issued by the app, not expired. */
+  private validJwt(header: string | undefined): boolean {
+    const [h, p, sig] = (header ?? '').replace(/^bearer /i, '').split('.');
+    if (!h || !p || !sig) return false;
+    const ok = createVerify('RSA-SHA256')
+      .update(`${h}.${p}`)
+      .verify(this.app!.publicKey, Buffer.from(sig, 'base64url'));
+    const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as { iss: string | number; exp: number };
+    return ok && String(claims.iss) === String(this.app!.id) && claims.exp * 1000 > Date.now();
   }
 
   of(sha: string, context: string): string[] {

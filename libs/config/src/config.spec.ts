@@ -38,6 +38,21 @@ describe('loadConfig', () => {
     );
   });
 
+  it('takes a GitHub App as a whole, and not beside a token', () => {
+    const app = {
+      GITHUB_APP_ID: '12',
+      GITHUB_APP_PRIVATE_KEY: '-----BEGIN KEY-----\\nabc',
+      GITHUB_APP_INSTALLATION_ID: '34',
+    };
+    expect(loadConfig({ ...minimal, ...app }).github.app).toEqual({
+      appId: 12,
+      privateKey: '-----BEGIN KEY-----\nabc',
+      installationId: 34,
+    });
+    expect(() => loadConfig({ ...minimal, GITHUB_APP_ID: '12' })).toThrow(/go together/);
+    expect(() => loadConfig({ ...minimal, ...app, GITHUB_TOKEN: 'x' })).toThrow(/choose one way/);
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ ...minimal, PORT: '' }).http.port).toBe(3000);
   });

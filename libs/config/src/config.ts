@@ -45,6 +45,10 @@ export const envSchema = z.object({
 
   GITHUB_API_URL: httpUrl.default('https://api.github.com'),
   GITHUB_TOKEN: z.string().optional(),
+  /** A GitHub App instead of a token: statuses go out with short-lived installation tokens. */
+  GITHUB_APP_ID: z.coerce.number().int().positive().optional(),
+  GITHUB_APP_PRIVATE_KEY: z.string().optional(),
+  GITHUB_APP_INSTALLATION_ID: z.coerce.number().int().positive().optional(),
   GITHUB_WEBHOOK_SECRET: z.string().min(1).optional(),
   WEBHOOK_MAX_BODY: size.default(25 * 1024 * 1024),
   WEBHOOK_AUTO_REGISTER: flag.default(false),
@@ -74,7 +78,14 @@ export interface AppConfig {
   queuePrefix: string;
   docker: { host: string };
   registry: { url: string; username?: string; password?: string };
-  github: { apiUrl: string; token?: string; webhookSecret?: string; autoRegister: boolean; buildTags: boolean };
+  github: {
+    apiUrl: string;
+    token?: string;
+    app?: { appId: number; privateKey: string; installationId: number };
+    webhookSecret?: string;
+    autoRegister: boolean;
+    buildTags: boolean;
+  };
   git: { cacheDir: string; token?: string };
   worker: { concurrency: number; reconcileInterval: number };
   build: { timeout: number };
@@ -102,6 +113,15 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
     );
   }
   const e = parsed.data;
+  const app = [e.GITHUB_APP_ID, e.GITHUB_APP_PRIVATE_KEY, e.GITHUB_APP_INSTALLATION_ID];
+  if (app.some((v) => v !== undefined) && !app.every((v) => v !== undefined)) {
+    throw new ConfigError([
+      'GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY and GITHUB_APP_INSTALLATION_ID go together: set all three or none',
+    ]);
+  }
+  if (e.GITHUB_TOKEN && e.GITHUB_APP_ID) {
+    throw new ConfigError(['GITHUB_TOKEN and GITHUB_APP_ID: choose one way to authenticate to GitHub']);
+  }
   return {
     env: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
@@ -120,6 +140,15 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
     github: {
       apiUrl: e.GITHUB_API_URL.replace(/\/$/, ''),
       token: e.GITHUB_TOKEN,
+      app:
+        e.GITHUB_APP_ID && e.GITHUB_APP_PRIVATE_KEY && e.GITHUB_APP_INSTALLATION_ID
+          ? {
+              appId: e.GITHUB_APP_ID,
+              // A PEM in one env line usually has its newlines escaped.
+              privateKey: e.GITHUB_APP_PRIVATE_KEY.replace(/\\n/g, '\n'),
+              installationId: e.GITHUB_APP_INSTALLATION_ID,
+            }
+          : undefined,
       webhookSecret: e.GITHUB_WEBHOOK_SECRET,
       autoRegister: e.WEBHOOK_AUTO_REGISTER,
       buildTags: e.WEBHOOK_BUILD_TAGS,

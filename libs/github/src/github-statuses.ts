@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/rest';
 import { APP_CONFIG, AppConfig } from '@dockyard/config';
 
@@ -21,10 +22,12 @@ export class GitHubStatuses {
   private readonly octokit?: Octokit;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    if (config.github.token) {
+    const { token, app } = config.github;
+    if (token || app) {
       this.octokit = new Octokit({
         baseUrl: config.github.apiUrl,
-        auth: config.github.token,
+        // A GitHub App signs a JWT and trades it for installation tokens, renewed as they expire.
+        ...(app ? { authStrategy: createAppAuth, auth: app } : { auth: token }),
         userAgent: 'dockyard',
         request: { retries: 0 },
         // Failures are retried by the statuses queue; they are worth a warning, not console noise.
@@ -36,7 +39,7 @@ export class GitHubStatuses {
         },
       });
     } else {
-      this.logger.warn('GITHUB_TOKEN is not set: commit statuses are not published');
+      this.logger.warn('neither GITHUB_TOKEN nor a GitHub App is set: commit statuses are not published');
     }
   }
 
