@@ -28,8 +28,8 @@ export class PromotionRepository {
     return this.prisma.promotion.findUnique({ where: { id }, include: full });
   }
 
-  create(data: Prisma.PromotionUncheckedCreateInput): Promise<PromotionFull> {
-    return this.prisma.promotion.create({ data, include: full });
+  create(data: Prisma.PromotionUncheckedCreateInput): Promise<Promotion> {
+    return this.prisma.promotion.create({ data });
   }
 
   update(id: string, data: Prisma.PromotionUncheckedUpdateInput): Promise<Promotion> {

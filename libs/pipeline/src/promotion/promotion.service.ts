@@ -7,6 +7,7 @@ import {
   Image,
   Prisma,
   ProjectRepository,
+  PromotionStatus,
   PromotionFull,
   PromotionRepository,
   Release,
@@ -114,6 +115,7 @@ export class PromotionService {
         kind: 'promote',
         forced: !!input.force,
       },
+      { project, image, toStage: target },
       input.requester,
       input.force ? 'promotion.requested.forced' : 'promotion.requested',
       { digest: image.digest, from: from?.name ?? null, to: input.to },
@@ -155,6 +157,7 @@ export class PromotionService {
         kind: 'rollback',
         forced: !!input.force,
       },
+      { project, image: target.image, toStage: stage },
       input.requester,
       input.force ? 'rollback.requested.forced' : 'rollback.requested',
       { stage: input.stage, from: current.digest, to: target.digest },
@@ -164,16 +167,27 @@ export class PromotionService {
   /** Record a new promotion (waiting), audit the request, and evaluate it at once. */
   private async open(
     data: Omit<Prisma.PromotionUncheckedCreateInput, 'status' | 'channel' | 'requestedById'>,
+    loaded: Pick<PromotionFull, 'project' | 'image' | 'toStage'>,
     requester: Requester,
     action: string,
     detail: Prisma.InputJsonValue,
   ): Promise<PromotionFull> {
-    const promotion = await this.promotions.create({
+    const row = await this.promotions.create({
       ...data,
       status: 'waiting',
       channel: requester.channel,
       requestedById: requester.user.id || null,
     });
+    // What the promotion relates to is in hand already: no need to read it back.
+    const { id, projectId, name, position, policy } = loaded.toStage;
+    const promotion: PromotionFull = {
+      ...row,
+      ...loaded,
+      toStage: { id, projectId, name, position, policy },
+      approvals: [],
+      testRuns: [],
+      requestedBy: requester.user.id ? requester.user : null,
+    };
     await this.audit.record({
       ...this.who(requester),
       action,
@@ -300,10 +314,13 @@ export class PromotionService {
     const completedAt = new Date();
     try {
       written = await this.promotions.withStageLock(p.toStageId, async (tx) => {
-        // Under the lock, look again: the same promotion may have been written meanwhile.
-        const now = await tx.promotion.findUniqueOrThrow({ where: { id: p.id }, select: { status: true } });
-        if (FINAL.includes(now.status)) return false;
-        await tx.promotion.update({ where: { id: p.id }, data: { status: 'promoting', reason: null } });
+        // Under the lock, claim it: the same promotion may have been written meanwhile. (Nobody outside
+        // this transaction could see a "promoting" status, so none is written.)
+        const claimed = await tx.promotion.updateMany({
+          where: { id: p.id, status: { notIn: FINAL as PromotionStatus[] } },
+          data: { status: 'promoted', reason: null, completedAt },
+        });
+        if (!claimed.count) return false;
         await this.registry.copy(source, p.digest, target, p.toStage.name);
         await tx.release.create({
           data: {
@@ -314,7 +331,6 @@ export class PromotionService {
             byLogin: p.requestedBy?.login ?? 'system',
           },
         });
-        await tx.promotion.update({ where: { id: p.id }, data: { status: 'promoted', completedAt } });
         await this.audit.record(
           {
             actor: 'system',
