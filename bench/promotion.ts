@@ -67,9 +67,22 @@ async function main(): Promise<void> {
     const project = await prisma.project.create({
       data: { owner: ns, name: `app-${bytes}`, cloneUrl: '/nonexistent' },
     });
+    // As in life, each image comes from a passed build (whose pipeline the promotion reads).
     for (const digest of digests) {
-      await prisma.image.create({
-        data: { projectId: project.id, repository: repo, digest, sizeBytes: BigInt(bytes), sha: '0'.repeat(40) },
+      const sha = randomBytes(20).toString('hex');
+      const image = await prisma.image.create({
+        data: { projectId: project.id, repository: repo, digest, sizeBytes: BigInt(bytes), sha },
+      });
+      await prisma.build.create({
+        data: {
+          projectId: project.id,
+          trigger: 'manual',
+          ref: 'refs/heads/main',
+          branch: 'main',
+          sha,
+          status: 'passed',
+          imageId: image.id,
+        },
       });
     }
     subjects.push({
