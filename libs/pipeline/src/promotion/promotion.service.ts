@@ -291,7 +291,6 @@ export class PromotionService {
     by: string | null,
   ): Promise<void> {
     await this.promotions.withStageLock(stageId, async (tx) => {
-      await this.registry.copy(image.repository, image.digest, image.repository, stageName);
       await tx.release.create({ data: { stageId, imageId: image.id, digest: image.digest, buildId, byLogin: by } });
       await this.audit.record(
         {
@@ -304,6 +303,8 @@ export class PromotionService {
         },
         tx,
       );
+      // The registry last: if it fails, the rows above roll back and nothing disagrees.
+      await this.registry.copy(image.repository, image.digest, image.repository, stageName);
     });
   }
 
@@ -321,7 +322,6 @@ export class PromotionService {
           data: { status: 'promoted', reason: null, completedAt },
         });
         if (!claimed.count) return false;
-        await this.registry.copy(source, p.digest, target, p.toStage.name);
         await tx.release.create({
           data: {
             stageId: p.toStageId,
@@ -342,6 +342,8 @@ export class PromotionService {
           },
           tx,
         );
+        // The registry last: if it fails, the rows above roll back and the stage keeps its digest.
+        await this.registry.copy(source, p.digest, target, p.toStage.name);
         return true;
       });
     } catch (err) {
