@@ -1,7 +1,6 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { PrismaPg } from '@prisma/adapter-pg';
@@ -11,19 +10,11 @@ import { PrismaClient } from '@dockyard/db';
 import { redisOptions } from '@dockyard/queue';
 import { startApp, eventually } from './support/app';
 import { createTestDatabase } from './support/database';
+import { freePort } from './support/net';
 import { GitRepo, SCRATCH_DOCKERFILE } from './support/git-repo';
 
 jest.setTimeout(120_000);
 const root = path.resolve(__dirname, '..');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 describe('readiness', () => {
   it('answers 200 with everything up, and 503 naming Redis when Redis stops', async () => {

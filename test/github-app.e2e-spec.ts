@@ -1,6 +1,6 @@
-import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import request from 'supertest';
-import { TestApp, eventually, pushPayload, sign, startApp } from './support/app';
+import { TestApp, deliver, eventually, pushPayload, startApp } from './support/app';
 import { FakeGitHub } from './support/fake-github';
 import { GitRepo, SCRATCH_DOCKERFILE } from './support/git-repo';
 
@@ -40,15 +40,7 @@ describe('commit statuses as a GitHub App (installation tokens)', () => {
 
   it('trades a signed app JWT for an installation token and publishes statuses with it', async () => {
     const sha = repo.commit({ Dockerfile: SCRATCH_DOCKERFILE, 'app/x': 'x', '.dockyard.yml': `image: ${owner}/web\n` });
-    const body = JSON.stringify(pushPayload(owner, 'web', sha));
-    await request(t.url)
-      .post('/webhooks/github')
-      .set('Content-Type', 'application/json')
-      .set('X-GitHub-Event', 'push')
-      .set('X-GitHub-Delivery', randomUUID())
-      .set('X-Hub-Signature-256', sign(body))
-      .send(body)
-      .expect(202);
+    await deliver(t.url, pushPayload(owner, 'web', sha)).expect(202);
     await eventually(async () => github.of(sha, 'dockyard/build').includes('success'), 60_000, 'build status');
     expect(github.installationTokens.length).toBeGreaterThanOrEqual(1);
     const used = new Set(github.statuses.filter((s) => s.sha === sha).map((s) => s.authorization));

@@ -1,21 +1,12 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import { TestApp, eventually, pushPayload, sign, startApp } from './support/app';
+import { TestApp, deliver, eventually, pushPayload, startApp } from './support/app';
+import { freePort } from './support/net';
 import { FakeGitHub } from './support/fake-github';
 import { GitRepo, SCRATCH_DOCKERFILE } from './support/git-repo';
 
 jest.setTimeout(180_000);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 describe('webhook intake, build commands and live logs', () => {
   const github = new FakeGitHub();
@@ -64,16 +55,8 @@ describe('webhook intake, build commands and live logs', () => {
     repo.remove();
   });
 
-  const deliver = (event: string, payload: unknown, raw?: string) => {
-    const body = raw ?? JSON.stringify(payload);
-    return request(t.url)
-      .post('/webhooks/github')
-      .set('Content-Type', 'application/json')
-      .set('X-GitHub-Event', event)
-      .set('X-GitHub-Delivery', randomUUID())
-      .set('X-Hub-Signature-256', sign(body))
-      .send(body);
-  };
+  const send = (event: string, payload: unknown, raw?: string) => deliver(t.url, payload, { event, raw });
+
   const api = () => ({ auth: `Bearer ${token}` });
   const status = async (id: string) =>
     (await request(t.url).get(`/api/v1/builds/${id}`).set('Authorization', api().auth)).body;
@@ -89,18 +72,15 @@ describe('webhook intake, build commands and live logs', () => {
 
   it('answers ping, and ignores tags, deletions and unknown repositories with a reason', async () => {
     expect(
-      (
-        await deliver('ping', { zen: 'Keep it simple', repository: { name: 'web', owner: { login: owner } } }).expect(
-          200,
-        )
-      ).body,
+      (await send('ping', { zen: 'Keep it simple', repository: { name: 'web', owner: { login: owner } } }).expect(200))
+        .body,
     ).toEqual({ pong: true });
     const sha = 'c'.repeat(40);
-    const tag = await deliver('push', { ...pushPayload(owner, 'web', sha), ref: 'refs/tags/v1' }).expect(202);
+    const tag = await send('push', { ...pushPayload(owner, 'web', sha), ref: 'refs/tags/v1' }).expect(202);
     expect(tag.body).toEqual({ ignored: true, reason: 'tag push (refs/tags/v1); tag builds are off' });
-    const deleted = await deliver('push', { ...pushPayload(owner, 'web', '0'.repeat(40)), deleted: true }).expect(202);
+    const deleted = await send('push', { ...pushPayload(owner, 'web', '0'.repeat(40)), deleted: true }).expect(202);
     expect(deleted.body.reason).toBe('refs/heads/main was deleted');
-    const unknown = await deliver('push', pushPayload('someone', 'else', sha)).expect(202);
+    const unknown = await send('push', pushPayload('someone', 'else', sha)).expect(202);
     expect(unknown.body.reason).toBe('repository someone/else is not registered with Dockyard');
     const recorded = await t.prisma.webhookDelivery.findMany({ where: { outcome: 'ignored' } });
     expect(recorded.map((d) => d.reason)).toEqual(
@@ -109,10 +89,10 @@ describe('webhook intake, build commands and live logs', () => {
   });
 
   it('refuses malformed JSON with 400 and a body over the limit with 413', async () => {
-    const bad = await deliver('push', null, '{"ref": ').expect(400);
+    const bad = await send('push', null, '{"ref": ').expect(400);
     expect(bad.body.message).toMatch(/JSON/);
     const big = JSON.stringify({ ...pushPayload(owner, 'web', 'd'.repeat(40)), padding: 'x'.repeat(100 * 1024) });
-    const res = await deliver('push', null, big).expect(413);
+    const res = await send('push', null, big).expect(413);
     expect(res.body.message).toBe('the body is larger than this endpoint accepts');
     expect(await t.prisma.build.count({ where: { sha: 'd'.repeat(40) } })).toBe(0);
   });
@@ -121,7 +101,7 @@ describe('webhook intake, build commands and live logs', () => {
     const sha = repo.commit({ 'app/x': 'redis-away' });
     redis.kill('SIGKILL');
     await eventually(async () => (await request(t.url).get('/readyz')).status === 503, 10_000, 'redis down');
-    const res = await deliver('push', pushPayload(owner, 'web', sha)).expect(202);
+    const res = await send('push', pushPayload(owner, 'web', sha)).expect(202);
     expect((await t.prisma.build.findUniqueOrThrow({ where: { id: res.body.buildId } })).status).toBe('queued');
     redis = startRedis();
     const build = await finished(res.body.buildId);
@@ -131,7 +111,7 @@ describe('webhook intake, build commands and live logs', () => {
   it('retries commit statuses through a GitHub outage', async () => {
     github.failNext = 3;
     const sha = repo.commit({ 'app/x': 'outage' });
-    const res = await deliver('push', pushPayload(owner, 'web', sha)).expect(202);
+    const res = await send('push', pushPayload(owner, 'web', sha)).expect(202);
     expect((await finished(res.body.buildId)).status).toBe('passed');
     await eventually(
       async () => github.of(sha, 'dockyard/test').includes('success'),
@@ -183,7 +163,7 @@ describe('webhook intake, build commands and live logs', () => {
       'sse',
       'main',
     );
-    const { buildId } = (await deliver('push', pushPayload(owner, 'web', sha)).expect(202)).body;
+    const { buildId } = (await send('push', pushPayload(owner, 'web', sha)).expect(202)).body;
     const res = await fetch(`${t.url}/api/v1/builds/${buildId}/logs?follow=1`, {
       headers: { Authorization: api().auth },
     });

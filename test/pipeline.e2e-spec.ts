@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { RegistryClient } from '@dockyard/registry';
-import { TestApp, eventually, pushPayload, sign, startApp } from './support/app';
+import { TestApp, deliver, eventually, pushPayload, startApp } from './support/app';
 import { FakeGitHub } from './support/fake-github';
 import { GitRepo, SCRATCH_DOCKERFILE } from './support/git-repo';
 
@@ -41,16 +41,8 @@ describe('push → build → tests → dev (real Postgres, Redis, Docker Engine,
     repo.remove();
   });
 
-  function push(sha: string, branch = 'main', deliveryId = randomUUID()) {
-    const body = JSON.stringify(pushPayload(owner, 'web', sha, branch));
-    return request(t.url)
-      .post('/webhooks/github')
-      .set('Content-Type', 'application/json')
-      .set('X-GitHub-Event', 'push')
-      .set('X-GitHub-Delivery', deliveryId)
-      .set('X-Hub-Signature-256', sign(body))
-      .send(body);
-  }
+  const push = (sha: string, branch = 'main', deliveryId = randomUUID()) =>
+    deliver(t.url, pushPayload(owner, 'web', sha, branch), { deliveryId });
 
   async function finished(buildId: string) {
     return eventually(
@@ -172,15 +164,9 @@ describe('push → build → tests → dev (real Postgres, Redis, Docker Engine,
   it('refuses a wrong signature with 401 and records nothing', async () => {
     const deliveries = await t.prisma.webhookDelivery.count();
     const builds = await t.prisma.build.count();
-    const body = JSON.stringify(pushPayload(owner, 'web', 'b'.repeat(40)));
-    const res = await request(t.url)
-      .post('/webhooks/github')
-      .set('Content-Type', 'application/json')
-      .set('X-GitHub-Event', 'push')
-      .set('X-GitHub-Delivery', randomUUID())
-      .set('X-Hub-Signature-256', sign(body, 'not-the-secret'))
-      .send(body)
-      .expect(401);
+    const res = await deliver(t.url, pushPayload(owner, 'web', 'b'.repeat(40)), { secret: 'not-the-secret' }).expect(
+      401,
+    );
     expect(res.body.message).toBe('X-Hub-Signature-256 does not match');
     expect(await t.prisma.webhookDelivery.count()).toBe(deliveries);
     expect(await t.prisma.build.count()).toBe(builds);

@@ -1,20 +1,9 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import { TestApp, eventually, pushPayload, sign, startApp } from './support/app';
+import { TestApp, deliver, eventually, pushPayload, startApp } from './support/app';
 import { GitRepo, SCRATCH_DOCKERFILE } from './support/git-repo';
 
 jest.setTimeout(120_000);
-
-const deliver = (t: TestApp, payload: object, secret?: string) => {
-  const body = JSON.stringify(payload);
-  return request(t.url)
-    .post('/webhooks/github')
-    .set('Content-Type', 'application/json')
-    .set('X-GitHub-Event', 'push')
-    .set('X-GitHub-Delivery', randomUUID())
-    .set('X-Hub-Signature-256', sign(body, secret))
-    .send(body);
-};
 
 describe('projects: their own webhook secret, and registration from a first push', () => {
   const repo = new GitRepo();
@@ -39,8 +28,8 @@ describe('projects: their own webhook secret, and registration from a first push
       .send({ owner, name: 'own', cloneUrl: repo.cloneUrl, webhookSecret: secret })
       .expect(201);
     const sha = 'e'.repeat(40);
-    await deliver(t, pushPayload(owner, 'own', sha)).expect(401);
-    const ok = await deliver(t, pushPayload(owner, 'own', sha), secret).expect(202);
+    await deliver(t.url, pushPayload(owner, 'own', sha)).expect(401);
+    const ok = await deliver(t.url, pushPayload(owner, 'own', sha), { secret }).expect(202);
     expect(ok.body.buildId).toEqual(expect.any(String));
     const short = await request(t.url)
       .post('/api/v1/projects')
@@ -56,7 +45,7 @@ describe('projects: their own webhook secret, and registration from a first push
       'app/x': 'x',
       '.dockyard.yml': `image: ${owner}/auto\n`,
     });
-    const res = await deliver(t, pushPayload(owner, 'auto', sha, 'main', repo.cloneUrl)).expect(202);
+    const res = await deliver(t.url, pushPayload(owner, 'auto', sha, 'main', repo.cloneUrl)).expect(202);
     const project = await t.prisma.project.findUniqueOrThrow({ where: { owner_name: { owner, name: 'auto' } } });
     expect(project).toMatchObject({ cloneUrl: repo.cloneUrl, defaultBranch: 'main' });
     const build = await eventually(async () => {

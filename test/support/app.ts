@@ -1,8 +1,9 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { NestFactory } from '@nestjs/core';
+import request from 'supertest';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppConfig, loadConfig } from '@dockyard/config';
 import { PrismaService } from '@dockyard/db';
@@ -66,6 +67,22 @@ export async function startApp(env: Record<string, string> = {}): Promise<TestAp
 
 export function sign(body: string, secret = WEBHOOK_SECRET): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+/** A webhook delivery as GitHub sends one: JSON body, event, delivery id and HMAC signature. */
+export function deliver(
+  url: string,
+  payload: unknown,
+  opts: { event?: string; deliveryId?: string; secret?: string; raw?: string } = {},
+) {
+  const body = opts.raw ?? JSON.stringify(payload);
+  return request(url)
+    .post('/webhooks/github')
+    .set('Content-Type', 'application/json')
+    .set('X-GitHub-Event', opts.event ?? 'push')
+    .set('X-GitHub-Delivery', opts.deliveryId ?? randomUUID())
+    .set('X-Hub-Signature-256', sign(body, opts.secret))
+    .send(body);
 }
 
 export function pushPayload(owner: string, name: string, sha: string, branch = 'main', cloneUrl = '') {

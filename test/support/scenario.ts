@@ -1,8 +1,8 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import type { Role } from '@dockyard/db';
 import { AccessTokens, Scope } from '@dockyard/pipeline';
-import { TestApp, eventually, pushPayload, sign } from './app';
+import { TestApp, deliver, eventually, pushPayload } from './app';
 import { GitRepo } from './git-repo';
 
 /** A registered project backed by a git repository on disk, with users and their API tokens. */
@@ -43,15 +43,7 @@ export class Scenario {
   /** Commit, deliver the push webhook, wait for the build to pass; returns the image digest. */
   async pushAndBuild(files: Record<string, string>, reader: string): Promise<string> {
     const sha = this.repo.commit(files, 'change');
-    const body = JSON.stringify(pushPayload(this.owner, this.name, sha));
-    const res = await request(this.t.url)
-      .post('/webhooks/github')
-      .set('Content-Type', 'application/json')
-      .set('X-GitHub-Event', 'push')
-      .set('X-GitHub-Delivery', randomUUID())
-      .set('X-Hub-Signature-256', sign(body))
-      .send(body)
-      .expect(202);
+    const res = await deliver(this.t.url, pushPayload(this.owner, this.name, sha)).expect(202);
     const build = await eventually(
       async () => {
         const b = (await request(this.t.url).get(`/api/v1/builds/${res.body.buildId}`).set(this.as(reader))).body;

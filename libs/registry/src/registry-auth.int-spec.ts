@@ -2,23 +2,16 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createSign, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
-import { AddressInfo, createServer as netServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import { loadConfig } from '@dockyard/config';
 import { RegistryClient } from './registry-client';
+import { freePort } from '../../../test/support/net';
 import { pushRandomImage } from './test-image';
 
 jest.setTimeout(60_000);
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const srv = netServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 
 /** A docker-registry of its own, with the auth section given, on a free loopback port. */
 async function startRegistry(dir: string, auth: string): Promise<{ url: string; proc: ChildProcess }> {
