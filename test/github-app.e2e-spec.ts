@@ -1,6 +1,5 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import request from 'supertest';
-import { TestApp, deliver, eventually, pushPayload, startApp } from './support/app';
+import { TestApp, deliver, registerProject, eventually, pushPayload, startApp } from './support/app';
 import { FakeGitHub } from './support/fake-github';
 import { GitRepo, SCRATCH_DOCKERFILE } from './support/git-repo';
 
@@ -25,11 +24,7 @@ describe('commit statuses as a GitHub App (installation tokens)', () => {
       GITHUB_APP_PRIVATE_KEY: pem.replace(/\n/g, '\\n'),
     });
     const token = await t.token(['admin']);
-    await request(t.url)
-      .post('/api/v1/projects')
-      .set('Authorization', `Bearer ${token}`)
-      .send({ owner, name: 'web', cloneUrl: repo.cloneUrl })
-      .expect(201);
+    await registerProject(t.url, token, owner, 'web', repo.cloneUrl);
   });
 
   afterAll(async () => {

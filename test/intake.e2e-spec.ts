@@ -1,7 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import { TestApp, deliver, eventually, pushPayload, startApp } from './support/app';
+import { TestApp, deliver, registerProject, eventually, pushPayload, startApp } from './support/app';
 import { freePort } from './support/net';
 import { FakeGitHub } from './support/fake-github';
 import { GitRepo, SCRATCH_DOCKERFILE } from './support/git-repo';
@@ -41,11 +41,7 @@ describe('webhook intake, build commands and live logs', () => {
       'app/x': 'x',
       '.dockyard.yml': `image: ${owner}/web\ntest:\n  - name: unit\n    run: echo unit-ok\n`,
     });
-    await request(t.url)
-      .post('/api/v1/projects')
-      .set('Authorization', `Bearer ${token}`)
-      .send({ owner, name: 'web', cloneUrl: repo.cloneUrl })
-      .expect(201);
+    await registerProject(t.url, token, owner, 'web', repo.cloneUrl);
   });
 
   afterAll(async () => {

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { RegistryClient } from '@dockyard/registry';
-import { TestApp, deliver, eventually, pushPayload, startApp } from './support/app';
+import { TestApp, deliver, registerProject, eventually, pushPayload, startApp } from './support/app';
 import { FakeGitHub } from './support/fake-github';
 import { GitRepo, SCRATCH_DOCKERFILE } from './support/git-repo';
 
@@ -28,11 +28,7 @@ describe('push → build → tests → dev (real Postgres, Redis, Docker Engine,
     });
     registry = t.app.get(RegistryClient);
     adminToken = await t.token(['admin']);
-    await request(t.url)
-      .post('/api/v1/projects')
-      .set('Authorization', `Bearer ${adminToken}`)
-      .send({ owner, name: 'web', cloneUrl: repo.cloneUrl })
-      .expect(201);
+    await registerProject(t.url, adminToken, owner, 'web', repo.cloneUrl);
   });
 
   afterAll(async () => {

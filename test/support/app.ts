@@ -85,6 +85,21 @@ export function deliver(
     .send(body);
 }
 
+/** Register a git repository with Dockyard through the API, as an admin would. */
+export async function registerProject(
+  url: string,
+  token: string,
+  owner: string,
+  name: string,
+  cloneUrl: string,
+): Promise<void> {
+  await request(url)
+    .post('/api/v1/projects')
+    .set('Authorization', `Bearer ${token}`)
+    .send({ owner, name, cloneUrl })
+    .expect(201);
+}
+
 export function pushPayload(owner: string, name: string, sha: string, branch = 'main', cloneUrl = '') {
   return {
     ref: `refs/heads/${branch}`,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import type { Role } from '@dockyard/db';
 import { AccessTokens, Scope } from '@dockyard/pipeline';
-import { TestApp, deliver, eventually, pushPayload } from './app';
+import { TestApp, deliver, eventually, pushPayload, registerProject } from './app';
 import { GitRepo } from './git-repo';
 
 /** A registered project backed by a git repository on disk, with users and their API tokens. */
@@ -33,11 +33,7 @@ export class Scenario {
   }
 
   async register(admin: string): Promise<void> {
-    await request(this.t.url)
-      .post('/api/v1/projects')
-      .set(this.as(admin))
-      .send({ owner: this.owner, name: this.name, cloneUrl: this.repo.cloneUrl })
-      .expect(201);
+    await registerProject(this.t.url, this.tokens[admin], this.owner, this.name, this.repo.cloneUrl);
   }
 
   /** Commit, deliver the push webhook, wait for the build to pass; returns the image digest. */
