@@ -6,3 +6,5 @@ export * from './release.repository';
 export * from './access.repository';
 export * from './audit.repository';
 export * from './promotion.repository';
+export * from './environment.repository';
+export * from './deploy.repository';
