@@ -24,5 +24,14 @@ if [ ! -f libs/db/src/generated/client.ts ] || [ "$(cat "$DATA/prisma.stamp" 2>/
 fi
 
 bash scripts/provision.sh
+# A development key for stored secrets, made once and kept under .dockyard/ (never committed). A
+# SECRETS_KEY set in the environment or .env wins; production sets its own.
+if [ -z "${SECRETS_KEY:-}" ] && ! grep -qs '^SECRETS_KEY=.' .env; then
+  if [ ! -s "$DATA/secrets.key" ]; then
+    (umask 077 && node -e 'process.stdout.write(require("crypto").randomBytes(32).toString("base64"))' >"$DATA/secrets.key")
+    echo "[setup] made a development SECRETS_KEY in $DATA/secrets.key"
+  fi
+  echo "SECRETS_KEY=$(cat "$DATA/secrets.key")" >>"$DATA/services.env"
+fi
 set -a; . "$DATA/services.env"; set +a
 node scripts/migrate.mjs deploy

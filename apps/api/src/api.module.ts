@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { PipelineModule } from '@dockyard/pipeline';
+import { SecretsModule } from '@dockyard/secrets';
 import { AuthGuard } from './auth/auth.guard';
 import { BuildsController } from './builds/builds.controller';
 import { Sessions } from './auth/sessions';
@@ -10,13 +11,14 @@ import { DomainErrorFilter } from './domain-error.filter';
 import { HealthController } from './health/health.controller';
 import { MetricsController } from './metrics.controller';
 import { ProjectsController } from './projects/projects.controller';
+import { SecretsController } from './secrets/secrets.controller';
 import { PromotionsController } from './promotions/promotions.controller';
 import { TokensController } from './tokens.controller';
 import { WebhooksController } from './webhooks/webhooks.controller';
 
 /** The HTTP side: webhooks, the REST API, health and metrics. */
 @Module({
-  imports: [TerminusModule.forRoot({ logger: false }), PipelineModule],
+  imports: [TerminusModule.forRoot({ logger: false }), PipelineModule, SecretsModule],
   controllers: [
     HealthController,
     MetricsController,
@@ -25,6 +27,7 @@ import { WebhooksController } from './webhooks/webhooks.controller';
     ProjectsController,
     PromotionsController,
     TokensController,
+    SecretsController,
     DashboardController,
   ],
   providers: [

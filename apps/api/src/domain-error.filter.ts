@@ -10,6 +10,12 @@ import {
   SignatureRejectedError,
   UnauthenticatedError,
 } from '@dockyard/pipeline';
+import {
+  SecretInputError,
+  SecretScopeNotFoundError,
+  SecretUnreadableError,
+  SecretsKeyMissingError,
+} from '@dockyard/secrets';
 
 const STATUS: [new (...args: never[]) => Error, number][] = [
   [NotFoundError, HttpStatus.NOT_FOUND],
@@ -21,6 +27,11 @@ const STATUS: [new (...args: never[]) => Error, number][] = [
   [SignatureRejectedError, HttpStatus.UNAUTHORIZED],
   [UnauthenticatedError, HttpStatus.UNAUTHORIZED],
   [ForbiddenError, HttpStatus.FORBIDDEN],
+  [SecretInputError, HttpStatus.BAD_REQUEST],
+  [SecretScopeNotFoundError, HttpStatus.NOT_FOUND],
+  // Configuration problems of this Dockyard, named so an admin can fix them (no value is in them).
+  [SecretsKeyMissingError, HttpStatus.SERVICE_UNAVAILABLE],
+  [SecretUnreadableError, HttpStatus.INTERNAL_SERVER_ERROR],
 ];
 
 /** The one place where domain errors become HTTP answers: `{ statusCode, error, message }`. */

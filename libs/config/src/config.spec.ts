@@ -58,6 +58,28 @@ describe('loadConfig', () => {
   });
 });
 
+describe('SECRETS_KEY', () => {
+  const key = Buffer.alloc(32, 7);
+
+  it('takes 32 bytes as base64 or hex', () => {
+    expect(loadConfig({ ...minimal, SECRETS_KEY: key.toString('base64') }).secrets.key).toEqual(key);
+    expect(loadConfig({ ...minimal, SECRETS_KEY: key.toString('hex') }).secrets.key).toEqual(key);
+    expect(loadConfig(minimal).secrets.key).toBeUndefined();
+  });
+
+  it('refuses a key of another length without repeating it', () => {
+    const short = Buffer.alloc(16, 9).toString('base64');
+    let error: Error | undefined;
+    try {
+      loadConfig({ ...minimal, SECRETS_KEY: short });
+    } catch (err) {
+      error = err as Error;
+    }
+    expect(error?.message).toMatch(/SECRETS_KEY: must be 32 bytes as base64 or 64 hex digits/);
+    expect(error?.message).not.toContain(short);
+  });
+});
+
 describe('units', () => {
   it.each([
     ['500ms', 500],

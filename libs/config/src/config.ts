@@ -64,9 +64,30 @@ export const envSchema = z.object({
   TEST_CPUS: z.coerce.number().positive().max(64).default(1),
   TEST_PIDS: z.coerce.number().int().min(16).default(256),
   RECONCILE_INTERVAL: duration.default(15_000),
+
+  /** Encrypts stored secrets (AES-256-GCM): 32 random bytes, base64 or hex (`openssl rand -base64 32`). */
+  SECRETS_KEY: z
+    .string()
+    .transform((value, ctx) => {
+      const key = parseSecretsKey(value);
+      if (key) return key;
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be 32 bytes as base64 or 64 hex digits (openssl rand -base64 32)',
+      });
+      return z.NEVER;
+    })
+    .optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
+
+/** A 256-bit key written as 64 hex digits or as base64 (with or without padding); null if it is not one. */
+function parseSecretsKey(value: string): Buffer | null {
+  if (/^[0-9a-fA-F]{64}$/.test(value)) return Buffer.from(value, 'hex');
+  if (/^[A-Za-z0-9+/]{43}=?$/.test(value)) return Buffer.from(value, 'base64');
+  return null;
+}
 
 /** The typed configuration every part of Dockyard reads; nothing else looks at process.env. */
 export interface AppConfig {
@@ -90,7 +111,20 @@ export interface AppConfig {
   worker: { concurrency: number; reconcileInterval: number };
   build: { timeout: number };
   test: { timeout: number; memory: number; cpus: number; pids: number };
+  /** The key stored secrets are encrypted with; unset, storing or reading a secret says so. */
+  secrets: { key?: Buffer };
 }
+
+/** Variables whose values a config error must not repeat (it ends up in logs). */
+const SENSITIVE = new Set([
+  'SECRETS_KEY',
+  'SESSION_SECRET',
+  'GITHUB_TOKEN',
+  'GITHUB_APP_PRIVATE_KEY',
+  'GITHUB_WEBHOOK_SECRET',
+  'GIT_TOKEN',
+  'REGISTRY_PASSWORD',
+]);
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -108,7 +142,8 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       parsed.error.issues.map((issue) => {
         const name = issue.path.join('.');
         const value = source[name];
-        return value === undefined ? `${name} is required` : `${name}=${JSON.stringify(value)}: ${issue.message}`;
+        if (value === undefined) return `${name} is required`;
+        return SENSITIVE.has(name) ? `${name}: ${issue.message}` : `${name}=${JSON.stringify(value)}: ${issue.message}`;
       }),
     );
   }
@@ -157,5 +192,6 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
     worker: { concurrency: e.WORKER_CONCURRENCY, reconcileInterval: e.RECONCILE_INTERVAL },
     build: { timeout: e.BUILD_TIMEOUT },
     test: { timeout: e.TEST_TIMEOUT, memory: e.TEST_MEMORY, cpus: e.TEST_CPUS, pids: e.TEST_PIDS },
+    secrets: { key: e.SECRETS_KEY },
   };
 }

@@ -10,6 +10,7 @@ import {
   ProjectRepository,
   PromotionRepository,
   ReleaseRepository,
+  SecretRepository,
 } from './repositories';
 
 const repositories = [
@@ -22,6 +23,7 @@ const repositories = [
   ProjectRepository,
   PromotionRepository,
   ReleaseRepository,
+  SecretRepository,
 ];
 
 @Global()

@@ -8,3 +8,4 @@ export * from './audit.repository';
 export * from './promotion.repository';
 export * from './environment.repository';
 export * from './deploy.repository';
+export * from './secret.repository';

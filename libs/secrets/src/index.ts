@@ -1,0 +1,3 @@
+export * from './secret-cipher';
+export * from './secrets-store';
+export * from './secrets.module';
