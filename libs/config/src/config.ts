@@ -59,6 +59,10 @@ export const envSchema = z.object({
 
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   BUILD_TIMEOUT: duration.default(30 * 60_000),
+  /** Limits of each build step's container (Engine build API); the network is on unless a project turns it off. */
+  BUILD_MEMORY: size.default(2 * 1024 * 1024 * 1024),
+  BUILD_CPUS: z.coerce.number().positive().max(64).default(2),
+  BUILD_NETWORK: flag.default(true),
   TEST_TIMEOUT: duration.default(10 * 60_000),
   TEST_MEMORY: size.default(512 * 1024 * 1024),
   TEST_CPUS: z.coerce.number().positive().max(64).default(1),
@@ -109,7 +113,7 @@ export interface AppConfig {
   };
   git: { cacheDir: string; token?: string };
   worker: { concurrency: number; reconcileInterval: number };
-  build: { timeout: number };
+  build: { timeout: number; memory: number; cpus: number; network: boolean };
   test: { timeout: number; memory: number; cpus: number; pids: number };
   /** The key stored secrets are encrypted with; unset, storing or reading a secret says so. */
   secrets: { key?: Buffer };
@@ -190,7 +194,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
     },
     git: { cacheDir: e.GIT_CACHE_DIR, token: e.GIT_TOKEN },
     worker: { concurrency: e.WORKER_CONCURRENCY, reconcileInterval: e.RECONCILE_INTERVAL },
-    build: { timeout: e.BUILD_TIMEOUT },
+    build: { timeout: e.BUILD_TIMEOUT, memory: e.BUILD_MEMORY, cpus: e.BUILD_CPUS, network: e.BUILD_NETWORK },
     test: { timeout: e.TEST_TIMEOUT, memory: e.TEST_MEMORY, cpus: e.TEST_CPUS, pids: e.TEST_PIDS },
     secrets: { key: e.SECRETS_KEY },
   };

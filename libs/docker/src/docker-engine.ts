@@ -12,10 +12,15 @@ export interface BuildOptions {
   dockerfile: string;
   buildArgs: Record<string, string>;
   labels: Record<string, string>;
+  /** Each build step's container: memory (no swap beyond it), CPUs, and whether it has a network. */
+  limits: { memoryBytes: number; cpus: number; network: boolean };
   timeoutMs: number;
   signal?: AbortSignal;
   onOutput: OutputSink;
 }
+
+/** The user a test runs as unless its pipeline file says otherwise: nobody, not root. */
+export const UNPRIVILEGED_USER = '65534:65534';
 
 export interface RunOptions {
   image: string;
@@ -24,6 +29,10 @@ export interface RunOptions {
   memoryBytes: number;
   cpus: number;
   pids: number;
+  /** Default UNPRIVILEGED_USER. */
+  user?: string;
+  /** Default true: a read-only root filesystem, with a tmpfs at /tmp. */
+  readOnlyRoot?: boolean;
   timeoutMs: number;
   labels: Record<string, string>;
   signal?: AbortSignal;
@@ -68,6 +77,11 @@ export class DockerEngine {
       labels: opts.labels,
       rm: true,
       forcerm: true,
+      memory: opts.limits.memoryBytes,
+      memswap: opts.limits.memoryBytes,
+      cpuperiod: 100_000,
+      cpuquota: Math.round(opts.limits.cpus * 100_000),
+      networkmode: opts.limits.network ? 'default' : 'none',
     });
     const events = await this.follow(stream, opts.timeoutMs, opts.signal, (event) => {
       if (typeof event.stream === 'string') opts.onOutput(event.stream);
@@ -104,14 +118,18 @@ export class DockerEngine {
   }
 
   /**
-   * Run a command in a fresh container, with limits, no network unless asked, and a deadline that
+   * Run a command in a fresh container, confined (not root, no capabilities, no new privileges, a
+   * read-only root with a tmpfs /tmp, limits, no network unless asked) and with a deadline that
    * kills it. The container is removed afterwards whatever happens.
    */
   async run(opts: RunOptions): Promise<RunResult> {
+    const readOnly = opts.readOnlyRoot ?? true;
     const container = await this.docker.createContainer({
       Image: opts.image,
       Entrypoint: ['/bin/sh', '-c'],
       Cmd: [opts.command],
+      User: opts.user ?? UNPRIVILEGED_USER,
+      Env: ['HOME=/tmp'],
       Labels: opts.labels,
       AttachStdout: true,
       AttachStderr: true,
@@ -123,6 +141,11 @@ export class DockerEngine {
         MemorySwap: opts.memoryBytes,
         NanoCpus: Math.round(opts.cpus * 1e9),
         PidsLimit: opts.pids,
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges'],
+        ReadonlyRootfs: readOnly,
+        // tmpfs pages count against the container's memory limit, so it cannot outgrow it.
+        Tmpfs: readOnly ? { '/tmp': 'rw,nosuid,nodev,mode=1777' } : undefined,
         AutoRemove: false,
       },
     });

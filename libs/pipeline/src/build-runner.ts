@@ -119,6 +119,11 @@ export class BuildRunner {
           'org.opencontainers.image.source': project.cloneUrl.replace(/\/\/[^/@]*@/, '//'),
           'dev.dockyard.build': build.id,
         },
+        limits: {
+          memoryBytes: this.config.build.memory,
+          cpus: this.config.build.cpus,
+          network: this.config.build.network && project.buildNetwork,
+        },
         timeoutMs: this.config.build.timeout,
         signal,
         onOutput: (text) => log.write('build', text),
@@ -186,6 +191,16 @@ export class BuildRunner {
         throw new BuildFailure(err.message);
       }
       throw err;
+    }
+    if (!build.project.testOptOuts) {
+      const optOuts = [...pipeline.test, ...pipeline.stages.flatMap((s) => s.test ?? [])].filter(
+        (t) => t.user !== undefined || !t.readOnly,
+      );
+      if (optOuts.length) {
+        throw new BuildFailure(
+          `${PIPELINE_FILE}: this project does not allow tests out of their confinement (user:, readOnly: false): ${optOuts.map((t) => t.name).join(', ')}`,
+        );
+      }
     }
     if (!pipeline.fromFile) {
       log.line('system', `no ${PIPELINE_FILE}: building Dockerfile at the root, no tests, stages dev → test → prod`);

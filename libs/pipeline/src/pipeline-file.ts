@@ -23,6 +23,13 @@ const testSchema = z.strictObject({
   run: z.string().min(1),
   timeout: duration.optional(),
   network: z.boolean().default(false),
+  /** Opt-outs of the test container's confinement; a project's settings may forbid them. */
+  user: z
+    .string()
+    .regex(/^[a-z0-9_][a-z0-9_.-]{0,31}(:[a-z0-9_][a-z0-9_.-]{0,31})?$/i, 'a user[:group], by name or number')
+    .optional()
+    .describe('run as this user instead of nobody (65534), e.g. "0" for root'),
+  readOnly: z.boolean().default(true).describe('false: a writable root filesystem'),
 });
 
 const repositoryName = z

@@ -9,6 +9,7 @@ import { StatusPublisher } from './status-publisher';
 import { TestSuite } from './test-suite';
 import { Clock } from './clock';
 import { PromotionService } from './promotion/promotion.service';
+import { ChangeProjectSettings } from './projects';
 
 /** The pipeline's use cases, shared by the api (intake, commands) and the worker (runner, statuses). */
 @Module({
@@ -24,8 +25,10 @@ import { PromotionService } from './promotion/promotion.service';
     TestSuite,
     Clock,
     PromotionService,
+    ChangeProjectSettings,
   ],
   exports: [
+    ChangeProjectSettings,
     AccessTokens,
     Clock,
     PromotionService,

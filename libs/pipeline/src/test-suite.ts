@@ -12,8 +12,9 @@ export interface SuiteRecorder {
 }
 
 /**
- * Runs tests in order, each in a fresh container from one image digest, with the configured limits
- * and no network unless a test asks; stops at the first failure. Used for a build's tests and for
+ * Runs tests in order, each in a fresh container from one image digest, confined (see
+ * DockerEngine.run), with the configured limits and no network unless a test asks; stops at the
+ * first failure. Used for a build's tests and for
  * the suites a stage runs before an image may enter it.
  */
 @Injectable()
@@ -48,6 +49,8 @@ export class TestSuite {
         memoryBytes: this.config.test.memory,
         cpus: this.config.test.cpus,
         pids: this.config.test.pids,
+        user: test.user,
+        readOnlyRoot: test.readOnly,
         timeoutMs: timeout,
         labels: { ...opts.labels, 'dev.dockyard.test': test.name },
         signal: opts.signal,

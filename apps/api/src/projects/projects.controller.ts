@@ -1,8 +1,9 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { IsOptional, IsString, Matches, MinLength } from 'class-validator';
+import { IsBoolean, IsOptional, IsString, Matches, MinLength } from 'class-validator';
 import { ProjectRepository } from '@dockyard/db';
-import { Actor, BuildCommands, pipelineJsonSchema } from '@dockyard/pipeline';
+import { Actor, BuildCommands, ChangeProjectSettings, pipelineJsonSchema } from '@dockyard/pipeline';
+import { requesterOf } from '../promotions/requester';
 import { CurrentActor, RequireScope } from '../auth/auth.guard';
 import { TriggerBuildBody } from '../builds/builds.dto';
 
@@ -35,6 +36,18 @@ export class RegisterProjectBody {
   webhookSecret?: string;
 }
 
+export class ProjectSettingsBody {
+  @ApiPropertyOptional({ description: 'build steps have a network (default true)' })
+  @IsOptional()
+  @IsBoolean()
+  buildNetwork?: boolean;
+
+  @ApiPropertyOptional({ description: 'tests may set `user:` or `readOnly: false` in .dockyard.yml (default true)' })
+  @IsOptional()
+  @IsBoolean()
+  testOptOuts?: boolean;
+}
+
 @ApiTags('projects')
 @ApiBearerAuth()
 @Controller('api/v1')
@@ -42,6 +55,7 @@ export class ProjectsController {
   constructor(
     private readonly projects: ProjectRepository,
     private readonly commands: BuildCommands,
+    private readonly changeSettings: ChangeProjectSettings,
   ) {}
 
   @Post('projects')
@@ -66,6 +80,19 @@ export class ProjectsController {
       cloneUrl: p.cloneUrl,
       defaultBranch: p.defaultBranch,
     }));
+  }
+
+  @Patch('projects/:owner/:name')
+  @RequireScope('admin')
+  @ApiOperation({ summary: "Admins: how a project's builds and tests are confined (audited)" })
+  async settings(
+    @Param('owner') owner: string,
+    @Param('name') name: string,
+    @Body() body: ProjectSettingsBody,
+    @CurrentActor() actor: Actor,
+  ) {
+    const p = await this.changeSettings.execute(`${owner}/${name}`, body, requesterOf(actor));
+    return { project: `${p.owner}/${p.name}`, buildNetwork: p.buildNetwork, testOptOuts: p.testOptOuts };
   }
 
   @Post('projects/:owner/:name/builds')

@@ -37,6 +37,10 @@ export class ProjectRepository {
     }
   }
 
+  updateSettings(id: string, settings: { buildNetwork?: boolean; testOptOuts?: boolean }): Promise<Project> {
+    return this.prisma.project.update({ where: { id }, data: settings });
+  }
+
   /** Make the project's stages match its pipeline's list (new ones added, order kept); returns them in order. */
   async syncStages(projectId: string, names: string[]): Promise<Stage[]> {
     const current = await this.prisma.stage.findMany({ where: { projectId }, orderBy: { position: 'asc' } });

@@ -1,5 +1,5 @@
 import type { Project, ProjectRepository } from '@dockyard/db';
-import { NotFoundError } from './errors';
+import { NotFoundError } from '../errors';
 
 /** A registered project by "owner/name", or a NotFoundError that names it. */
 export async function requireProject(projects: Pick<ProjectRepository, 'find'>, slug: string): Promise<Project> {

@@ -1,0 +1,2 @@
+export * from './require-project';
+export * from './change-project-settings';
