@@ -26,7 +26,9 @@ describe('parsePipelineFile', () => {
     );
     expect(config.image).toBe('web');
     expect(config.build.args).toEqual({ VERSION: '3' });
-    expect(config.test).toEqual([{ name: 'unit', run: 'sh /app/test.sh', timeout: 120_000, network: false }]);
+    expect(config.test).toEqual([
+      { name: 'unit', run: 'sh /app/test.sh', timeout: 120_000, network: false, readOnly: true },
+    ]);
     expect(config.stages[2]).toMatchObject({ name: 'prod', approvals: 1, auto: false });
   });
 
