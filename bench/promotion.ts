@@ -148,8 +148,8 @@ async function main(): Promise<void> {
             '--quiet',
             '--src-tls-verify=false',
             '--dest-tls-verify=false',
-            `docker://${registry.host}/${s.repo}@${s.digests[i % 2]}`,
-            `docker://${registry.host}/${ns}/skopeo-${s.bytes}-${i}:prod`,
+            `docker://${new URL(registry.url).host}/${s.repo}@${s.digests[i % 2]}`,
+            `docker://${new URL(registry.url).host}/${ns}/skopeo-${s.bytes}-${i}:prod`,
           ]),
         ),
       );

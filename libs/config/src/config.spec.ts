@@ -17,7 +17,7 @@ describe('loadConfig', () => {
       webhookMaxBody: 25 * 1024 * 1024,
       sessionSecret: undefined,
     });
-    expect(config.registry.url).toBe('http://127.0.0.1:5000');
+    expect(config.registry).toEqual({ url: 'http://127.0.0.1:5000', engineHost: '127.0.0.1:5000' });
     expect(config.test).toEqual({ timeout: 600_000, memory: 512 * 1024 ** 2, cpus: 1, pids: 256 });
     expect(config.github.autoRegister).toBe(false);
   });
@@ -51,6 +51,25 @@ describe('loadConfig', () => {
     });
     expect(() => loadConfig({ ...minimal, GITHUB_APP_ID: '12' })).toThrow(/go together/);
     expect(() => loadConfig({ ...minimal, ...app, GITHUB_TOKEN: 'x' })).toThrow(/choose one way/);
+  });
+
+  it('takes the address the Docker Engine uses for the registry apart from REGISTRY_URL', () => {
+    const compose = { ...minimal, REGISTRY_URL: 'http://registry:5000', REGISTRY_ENGINE_HOST: '127.0.0.1:5000' };
+    expect(loadConfig(compose).registry).toMatchObject({ url: 'http://registry:5000', engineHost: '127.0.0.1:5000' });
+    expect(loadConfig({ ...minimal, REGISTRY_URL: 'https://registry.example.com/' }).registry.engineHost).toBe(
+      'registry.example.com',
+    );
+    expect(() => loadConfig({ ...minimal, REGISTRY_ENGINE_HOST: 'http://127.0.0.1:5000' })).toThrow(
+      /REGISTRY_ENGINE_HOST="http:\/\/127.0.0.1:5000": host\[:port\] as in an image name, without a scheme or path/,
+    );
+    // Docker reads a first name component without a dot or a port as a Docker Hub namespace.
+    expect(() => loadConfig({ ...minimal, REGISTRY_ENGINE_HOST: 'registry' })).toThrow(
+      /REGISTRY_ENGINE_HOST="registry": Docker would read it as a Docker Hub namespace/,
+    );
+    expect(() => loadConfig({ ...minimal, REGISTRY_URL: 'http://registry' })).toThrow(
+      /REGISTRY_ENGINE_HOST \(default: REGISTRY_URL's host\)="registry"/,
+    );
+    expect(loadConfig({ ...minimal, REGISTRY_ENGINE_HOST: 'localhost' }).registry.engineHost).toBe('localhost');
   });
 
   it('treats an empty variable as unset', () => {

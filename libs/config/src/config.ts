@@ -40,6 +40,14 @@ export const envSchema = z.object({
     .default('dockyard'),
   DOCKER_HOST: z.string().default('unix:///var/run/docker.sock'),
   REGISTRY_URL: httpUrl,
+  /** The registry as the Docker Engine names it in image references (push, pull by digest); default REGISTRY_URL's host. */
+  REGISTRY_ENGINE_HOST: z
+    .string()
+    .regex(
+      /^[^/:@\s]+(:\d{1,5})?$|^\[[0-9a-fA-F:.]+\](:\d{1,5})?$/,
+      'host[:port] as in an image name, without a scheme or path',
+    )
+    .optional(),
   REGISTRY_USERNAME: z.string().optional(),
   REGISTRY_PASSWORD: z.string().optional(),
 
@@ -102,7 +110,8 @@ export interface AppConfig {
   redisUrl: string;
   queuePrefix: string;
   docker: { host: string };
-  registry: { url: string; username?: string; password?: string };
+  /** One registry, two views: `url` for Dockyard's own HTTP client, `engineHost` for the Docker Engine. */
+  registry: { url: string; engineHost: string; username?: string; password?: string };
   github: {
     apiUrl: string;
     token?: string;
@@ -158,6 +167,15 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       'GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY and GITHUB_APP_INSTALLATION_ID go together: set all three or none',
     ]);
   }
+  const engineHost = e.REGISTRY_ENGINE_HOST ?? new URL(e.REGISTRY_URL).host;
+  if (!isRegistryHost(engineHost)) {
+    const name = e.REGISTRY_ENGINE_HOST
+      ? 'REGISTRY_ENGINE_HOST'
+      : "REGISTRY_ENGINE_HOST (default: REGISTRY_URL's host)";
+    throw new ConfigError([
+      `${name}="${engineHost}": Docker would read it as a Docker Hub namespace; give a port (${engineHost}:5000), a dotted name or localhost`,
+    ]);
+  }
   if (e.GITHUB_TOKEN && e.GITHUB_APP_ID) {
     throw new ConfigError(['GITHUB_TOKEN and GITHUB_APP_ID: choose one way to authenticate to GitHub']);
   }
@@ -175,7 +193,12 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
     redisUrl: e.REDIS_URL,
     queuePrefix: e.QUEUE_PREFIX,
     docker: { host: e.DOCKER_HOST },
-    registry: { url: e.REGISTRY_URL.replace(/\/$/, ''), username: e.REGISTRY_USERNAME, password: e.REGISTRY_PASSWORD },
+    registry: {
+      url: e.REGISTRY_URL.replace(/\/$/, ''),
+      engineHost,
+      username: e.REGISTRY_USERNAME,
+      password: e.REGISTRY_PASSWORD,
+    },
     github: {
       apiUrl: e.GITHUB_API_URL.replace(/\/$/, ''),
       token: e.GITHUB_TOKEN,
@@ -198,4 +221,9 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
     test: { timeout: e.TEST_TIMEOUT, memory: e.TEST_MEMORY, cpus: e.TEST_CPUS, pids: e.TEST_PIDS },
     secrets: { key: e.SECRETS_KEY },
   };
+}
+
+/** Docker takes an image name's first component as a registry only if it has a dot or a port, or is localhost. */
+function isRegistryHost(host: string): boolean {
+  return /[.:]/.test(host) || host === 'localhost';
 }

@@ -117,6 +117,24 @@ export class DockerEngine {
     return { digest: Digest, size: Size };
   }
 
+  /** Make sure an image is on this engine, pulling it (a digest reference pulls exactly that image) if not. */
+  async ensureImage(
+    ref: string,
+    auth: { username?: string; password?: string; serveraddress: string },
+    signal?: AbortSignal,
+  ): Promise<void> {
+    try {
+      await this.docker.getImage(ref).inspect();
+      return;
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+    }
+    const stream = (await this.docker.createImage(auth, { fromImage: ref })) as NodeJS.ReadableStream;
+    const events = await this.follow(stream, 30 * 60_000, signal, () => undefined);
+    const failed = events.find((e) => e.error);
+    if (failed) throw new Error(`pull of ${ref} failed: ${String(failed.error).trim()}`);
+  }
+
   /**
    * Run a command in a fresh container, confined (not root, no capabilities, no new privileges, a
    * read-only root with a tmpfs /tmp, limits, no network unless asked) and with a deadline that

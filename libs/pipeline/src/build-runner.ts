@@ -105,7 +105,7 @@ export class BuildRunner {
       throw new BuildFailure(`${dockerfile} does not exist at ${sha.slice(0, 12)}`);
     }
 
-    const ref = `${this.registry.host}/${pipeline.image}`;
+    const ref = this.registry.engineRef(pipeline.image);
     const tag = `${ref}:sha-${sha.slice(0, 12)}`;
     log.line('system', `building ${tag}`);
     try {
@@ -136,7 +136,7 @@ export class BuildRunner {
     log.line('system', `pushing ${tag}`);
     const { digest } = await this.docker.push(
       tag,
-      { ...this.registryAuth(), serveraddress: this.registry.host },
+      this.registry.engineAuth(),
       (text) => log.write('push', text),
       signal,
     );
@@ -221,10 +221,5 @@ export class BuildRunner {
         })
         .catch((err: Error) => this.logger.warn(`cancel watch of ${buildId}: ${err.message}`));
     }, CANCEL_POLL_MS);
-  }
-
-  private registryAuth(): { username?: string; password?: string } {
-    const { username, password } = this.config.registry;
-    return username ? { username, password } : {};
   }
 }

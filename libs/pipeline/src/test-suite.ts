@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@dockyard/config';
 import type { TestRun, TestRunStatus, TestRunUpdate } from '@dockyard/db';
 import { DockerEngine, OperationCancelledError } from '@dockyard/docker';
+import { RegistryClient } from '@dockyard/registry';
 import type { PipelineTest } from './pipeline-file';
 
 const OUTPUT_CAP = 1024 * 1024;
@@ -22,6 +23,7 @@ export class TestSuite {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly docker: DockerEngine,
+    private readonly registry: RegistryClient,
   ) {}
 
   /** Returns why the suite failed, or null when every test passed. */
@@ -33,6 +35,8 @@ export class TestSuite {
     onOutput?: (stream: string, text: string) => void;
     signal?: AbortSignal;
   }): Promise<string | null> {
+    // Another worker's engine may have built it: tests pull the digest through the engine's address.
+    if (opts.tests.length) await this.docker.ensureImage(opts.image, this.registry.engineAuth(), opts.signal);
     const runs = await opts.recorder.create(opts.tests.map((t) => ({ name: t.name, command: t.run })));
     for (const [i, test] of opts.tests.entries()) {
       const run = runs[i];

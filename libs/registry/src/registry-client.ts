@@ -38,6 +38,12 @@ export class RegistryError extends Error {
   }
 }
 
+export interface EngineAuth {
+  username?: string;
+  password?: string;
+  serveraddress: string;
+}
+
 interface Credentials {
   username?: string;
   password?: string;
@@ -50,18 +56,28 @@ interface Credentials {
  */
 @Injectable()
 export class RegistryClient {
+  /** Where Dockyard's own HTTP client reaches the registry (REGISTRY_URL). */
   readonly url: string;
+  /** host[:port] the Docker Engine pushes to and pulls from (REGISTRY_ENGINE_HOST): it may see another address. */
+  readonly engineHost: string;
   private readonly credentials: Credentials;
   private readonly tokens = new Map<string, { token: string; expires: number }>();
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.url = config.registry.url;
+    this.engineHost = config.registry.engineHost;
     this.credentials = { username: config.registry.username, password: config.registry.password };
   }
 
-  /** host:port, as Docker names images in this registry. */
-  get host(): string {
-    return new URL(this.url).host;
+  /** A repository as the Docker Engine names it: give this to build tags, push and pull, never `url`. */
+  engineRef(repository: string): string {
+    return `${this.engineHost}/${repository}`;
+  }
+
+  /** The credentials the Docker Engine needs to push to or pull from this registry. */
+  engineAuth(): EngineAuth {
+    const { username, password } = this.credentials;
+    return username ? { username, password, serveraddress: this.engineHost } : { serveraddress: this.engineHost };
   }
 
   async ping(): Promise<void> {

@@ -462,7 +462,7 @@ export class PromotionService {
   }
 
   private async runStageTests(p: PromotionFull, policy: StagePolicy): Promise<string | null> {
-    const ref = `${this.registry.host}/${p.image.repository}@${p.digest}`;
+    const ref = `${this.registry.engineRef(p.image.repository)}@${p.digest}`;
     return this.tests.run({
       image: ref,
       tests: policy.test ?? [],
