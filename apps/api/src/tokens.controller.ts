@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { ArrayNotEmpty, IsArray, IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
-import { AccessTokens, Actor, ForbiddenError, SCOPES, Scope } from '@dockyard/pipeline';
+import { AccessTokens, Actor, ForbiddenError, SCOPES, Scope, actorOf } from '@dockyard/pipeline';
 import { CurrentActor, RequireScope } from './auth/auth.guard';
 
 export class CreateTokenBody {
@@ -37,15 +37,15 @@ export class TokensController {
     const wider = body.scopes.filter((s) => !AccessTokens.allows(actor, s));
     if (wider.length) throw new ForbiddenError(`this token may not grant scope(s) it lacks: ${wider.join(', ')}`);
     const expires = body.days ? new Date(Date.now() + body.days * 86_400_000) : undefined;
-    const { token, id } = await this.tokens.issue(actor.user, body.name, body.scopes, expires);
+    const { token, id } = await this.tokens.issue(actor.user, body.name, body.scopes, expires, actorOf(actor));
     return { id, token, scopes: body.scopes, expiresAt: expires ?? null };
   }
 
   @Delete(':id')
   @HttpCode(204)
   @RequireScope('read')
-  @ApiOperation({ summary: 'Revoke a token (yours, or any for an admin)' })
+  @ApiOperation({ summary: 'Revoke a token (yours, or any with the admin scope; never on behalf of someone)' })
   async revoke(@Param('id', ParseUUIDPipe) id: string, @CurrentActor() actor: Actor) {
-    await this.tokens.revoke(id, actor.user);
+    await this.tokens.revoke(id, actor);
   }
 }

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { AccessRepository, Role, User } from '@dockyard/db';
+import { AccessRepository, AuditRepository, Channel, Role, User } from '@dockyard/db';
 import { ForbiddenError, InvalidRequestError, NotFoundError, UnauthenticatedError } from './errors';
 import { hashPassword, verifyPassword } from './passwords';
 export { ForbiddenError, UnauthenticatedError } from './errors';
@@ -17,6 +17,8 @@ export interface Actor {
   channel: 'api' | 'chat' | 'dashboard';
   /** How the audit names them. */
   label: string;
+  /** The token's own scopes, before the owner's role capped them (what a bot may lend on behalf). */
+  tokenScopes?: Scope[];
 }
 
 export function scopesOfRole(role: Role): Scope[] {
@@ -28,6 +30,42 @@ export function scopesOfRole(role: Role): Scope[] {
   }[role] as Scope[];
 }
 
+/** Every scope an admin's role allows (the admin scope includes every other). */
+function expand(scopes: readonly Scope[]): Scope[] {
+  return scopes.includes('admin') ? [...SCOPES] : [...scopes];
+}
+
+/**
+ * What a token may do for its owner: its scopes, no more than the owner's role allows. `on-behalf`
+ * is the token's own (a bot's user may be a viewer); what it lends is capped in onBehalfOf.
+ */
+export function effectiveScopes(tokenScopes: readonly Scope[], role: Role): Scope[] {
+  const allowed = [...expand(scopesOfRole(role)), 'on-behalf'];
+  if (tokenScopes.includes('admin') && role === 'admin') return ['admin'];
+  return tokenScopes.filter((s) => allowed.includes(s));
+}
+
+/**
+ * An actor's user as policy should see them: an admin acting without the admin scope (a narrower
+ * token, or a bot acting for them) is treated as an approver, so no admin-only action passes.
+ */
+function capRole(user: User, scopes: readonly Scope[]): User {
+  return user.role === 'admin' && !scopes.includes('admin') ? { ...user, role: 'approver' } : user;
+}
+
+/** Who changed access, as the audit trail names them; the CLI is "cli" through the system channel. */
+export interface AccessChangedBy {
+  actor: string;
+  userId?: string | null;
+  tokenId?: string | null;
+  channel: Channel;
+}
+const CLI: AccessChangedBy = { actor: 'cli', channel: 'system' };
+
+export function actorOf(a: Actor): AccessChangedBy {
+  return { actor: a.label, userId: a.user.id, tokenId: a.tokenId || null, channel: a.channel };
+}
+
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
@@ -35,7 +73,10 @@ export function hashToken(token: string): string {
 /** API tokens: shown once, stored as a SHA-256 hash, scoped, expiring, revocable. */
 @Injectable()
 export class AccessTokens {
-  constructor(private readonly access: AccessRepository) {}
+  constructor(
+    private readonly access: AccessRepository,
+    private readonly audit: AuditRepository,
+  ) {}
 
   async createUser(
     login: string,
@@ -68,8 +109,14 @@ export class AccessTokens {
     return { user, tokenId: '', scopes: scopesOfRole(user.role), channel: 'dashboard', label: user.login };
   }
 
-  /** Returns the token itself, which is never stored and cannot be shown again. */
-  async issue(user: User, name: string, scopes: Scope[], expiresAt?: Date): Promise<{ token: string; id: string }> {
+  /** Returns the token itself, which is never stored and cannot be shown again; audited. */
+  async issue(
+    user: User,
+    name: string,
+    scopes: Scope[],
+    expiresAt?: Date,
+    by: AccessChangedBy = CLI,
+  ): Promise<{ token: string; id: string }> {
     const unknown = scopes.filter((s) => !SCOPES.includes(s));
     if (unknown.length) throw new InvalidRequestError(`unknown scope(s): ${unknown.join(', ')}`);
     const prefix = randomBytes(4).toString('hex');
@@ -82,6 +129,12 @@ export class AccessTokens {
       scopes,
       expiresAt,
     });
+    await this.audit.record({
+      ...by,
+      action: 'token.created',
+      subject: row.id,
+      detail: { owner: user.login, name, scopes, prefix, expiresAt: expiresAt?.toISOString() ?? null },
+    });
     return { token, id: row.id };
   }
 
@@ -92,22 +145,56 @@ export class AccessTokens {
     if (row.expiresAt && row.expiresAt <= new Date()) throw new UnauthenticatedError('the API token has expired');
     if (row.user.disabledAt) throw new UnauthenticatedError(`user ${row.user.login} is disabled`);
     void this.access.touchToken(row.id).catch(() => undefined);
-    return { user: row.user, tokenId: row.id, scopes: row.scopes as Scope[], channel: 'api', label: row.user.login };
+    const tokenScopes = row.scopes as Scope[];
+    const scopes = effectiveScopes(tokenScopes, row.user.role);
+    return {
+      user: capRole(row.user, scopes),
+      tokenId: row.id,
+      scopes,
+      tokenScopes,
+      channel: 'api',
+      label: row.user.login,
+    };
   }
 
-  /** A chat bot's token acting for a named person: allowed only with the on-behalf scope. */
+  /**
+   * A chat bot's token acting for a named person: allowed only with the on-behalf scope, and only
+   * what both the token and the person's role allow. Admin actions are never done on behalf.
+   */
   async onBehalfOf(bot: Actor, login: string): Promise<Actor> {
     if (!AccessTokens.allows(bot, 'on-behalf')) {
       throw new ForbiddenError('X-On-Behalf-Of needs a token with the "on-behalf" scope');
     }
     const person = await this.access.findUser(login);
     if (!person || person.disabledAt) throw new ForbiddenError(`X-On-Behalf-Of names no active user "${login}"`);
-    return { ...bot, user: person, channel: 'chat', label: `${bot.user.login} for ${person.login}` };
+    const lent = expand(bot.tokenScopes ?? bot.scopes);
+    const personal = expand(scopesOfRole(person.role));
+    const scopes = lent.filter((s) => s !== 'admin' && s !== 'on-behalf' && personal.includes(s));
+    return {
+      ...bot,
+      user: capRole(person, scopes),
+      scopes,
+      tokenScopes: scopes,
+      channel: 'chat',
+      label: `${bot.user.login} for ${person.login}`,
+    };
   }
 
-  async revoke(tokenId: string, by: User): Promise<void> {
-    const n = await this.access.revokeToken(tokenId, by.role === 'admin' ? undefined : by.id);
-    if (!n) throw new NotFoundError(`no token ${tokenId} of yours to revoke`);
+  /**
+   * Revoke a token: your own, or anyone's with the admin scope used directly (never by a bot acting
+   * for someone); audited.
+   */
+  async revoke(tokenId: string, by: Actor): Promise<void> {
+    if (by.channel === 'chat') throw new ForbiddenError('a bot acting for someone may not revoke tokens');
+    const anyone = AccessTokens.allows(by, 'admin');
+    const revoked = await this.access.revokeToken(tokenId, anyone ? undefined : by.user.id);
+    if (!revoked) throw new NotFoundError(`no token ${tokenId} of yours to revoke`);
+    await this.audit.record({
+      ...actorOf(by),
+      action: 'token.revoked',
+      subject: tokenId,
+      detail: { owner: revoked.user.login, name: revoked.name, prefix: revoked.prefix },
+    });
   }
 
   /** The admin scope includes every other. */

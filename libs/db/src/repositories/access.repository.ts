@@ -48,13 +48,13 @@ export class AccessRepository {
     return this.prisma.apiToken.findUnique({ where: { tokenHash }, include: { user: true } });
   }
 
-  /** Revoke a token (only the owner's, when ownerId is given); returns how many were revoked. */
-  async revokeToken(id: string, ownerId?: string): Promise<number> {
+  /** Revoke a token (only the owner's, when ownerId is given); returns it, or null when none was revoked. */
+  async revokeToken(id: string, ownerId?: string): Promise<(ApiToken & { user: User }) | null> {
     const { count } = await this.prisma.apiToken.updateMany({
       where: { id, userId: ownerId, revokedAt: null },
       data: { revokedAt: new Date() },
     });
-    return count;
+    return count ? this.prisma.apiToken.findUnique({ where: { id }, include: { user: true } }) : null;
   }
 
   async touchToken(id: string): Promise<void> {
