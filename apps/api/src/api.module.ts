@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
+import { EventsModule } from '@dockyard/events';
 import { PipelineModule } from '@dockyard/pipeline';
 import { SecretsModule } from '@dockyard/secrets';
 import { AuthGuard } from './auth/auth.guard';
@@ -8,6 +9,9 @@ import { BuildsController } from './builds/builds.controller';
 import { Sessions } from './auth/sessions';
 import { DashboardController } from './dashboard/dashboard.controller';
 import { DomainErrorFilter } from './domain-error.filter';
+import { DeliveryMetricsController } from './events/delivery-metrics.controller';
+import { EventsController } from './events/events.controller';
+import { HooksController } from './events/hooks.controller';
 import { HealthController } from './health/health.controller';
 import { MetricsController } from './metrics.controller';
 import { ProjectsController } from './projects/projects.controller';
@@ -18,7 +22,7 @@ import { WebhooksController } from './webhooks/webhooks.controller';
 
 /** The HTTP side: webhooks, the REST API, health and metrics. */
 @Module({
-  imports: [TerminusModule.forRoot({ logger: false }), PipelineModule, SecretsModule],
+  imports: [TerminusModule.forRoot({ logger: false }), PipelineModule, SecretsModule, EventsModule],
   controllers: [
     HealthController,
     MetricsController,
@@ -29,6 +33,9 @@ import { WebhooksController } from './webhooks/webhooks.controller';
     TokensController,
     SecretsController,
     DashboardController,
+    EventsController,
+    HooksController,
+    DeliveryMetricsController,
   ],
   providers: [
     Sessions,

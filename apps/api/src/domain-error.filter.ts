@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import { ProjectExistsError, UserExistsError } from '@dockyard/db';
+import { HookNotFoundError, InvalidHookError } from '@dockyard/events';
 import {
   ConflictError,
   ForbiddenError,
@@ -19,6 +20,8 @@ import {
 
 const STATUS: [new (...args: never[]) => Error, number][] = [
   [NotFoundError, HttpStatus.NOT_FOUND],
+  [HookNotFoundError, HttpStatus.NOT_FOUND],
+  [InvalidHookError, HttpStatus.BAD_REQUEST],
   [ConflictError, HttpStatus.CONFLICT],
   [ProjectExistsError, HttpStatus.CONFLICT],
   [UserExistsError, HttpStatus.CONFLICT],

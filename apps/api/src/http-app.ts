@@ -3,6 +3,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { APP_CONFIG, AppConfig } from '@dockyard/config';
+import { eventSchemas } from '@dockyard/events';
 import { mountQueuesBoard } from './queues-board';
 
 /** Everything an HTTP app needs besides its modules: logging, validation, OpenAPI, shutdown. */
@@ -24,6 +25,8 @@ export function configureHttpApp(app: NestExpressApplication): NestExpressApplic
       .addBearerAuth()
       .build(),
   );
+  // The event catalogue's JSON Schemas, one component per event type (what streams and hooks send).
+  document.components = { ...document.components, schemas: { ...document.components?.schemas, ...eventSchemas() } };
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs/openapi.json' });
   mountQueuesBoard(app);
   app.enableShutdownHooks();

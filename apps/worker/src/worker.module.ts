@@ -1,15 +1,17 @@
 import { Module } from '@nestjs/common';
+import { EventsModule } from '@dockyard/events';
 import { PipelineModule, Reconciler } from '@dockyard/pipeline';
 import { CatalogueProcessor, assertEveryJobHandled } from '@dockyard/queue';
 import { BuildsProcessor } from './builds.processor';
+import { HooksProcessor } from './hooks.processor';
 import { PromotionsProcessor } from './promotions.processor';
 import { StatusesProcessor } from './statuses.processor';
 
-const processors = [BuildsProcessor, StatusesProcessor, PromotionsProcessor];
+const processors = [BuildsProcessor, StatusesProcessor, PromotionsProcessor, HooksProcessor];
 
 /** The queue side: thin processors that hand each job to its use case, and the reconciler. */
 @Module({
-  imports: [PipelineModule],
+  imports: [PipelineModule, EventsModule],
   providers: [
     ...processors,
     Reconciler,

@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { EventListener } from './event-listener';
 import { PrismaService } from './prisma.service';
 import {
   AccessRepository,
@@ -7,6 +8,9 @@ import {
   DeliveryRepository,
   DeployRepository,
   EnvironmentRepository,
+  DoraRepository,
+  EventRepository,
+  HookRepository,
   ProjectRepository,
   PromotionRepository,
   ReleaseRepository,
@@ -20,6 +24,9 @@ const repositories = [
   DeliveryRepository,
   DeployRepository,
   EnvironmentRepository,
+  DoraRepository,
+  EventRepository,
+  HookRepository,
   ProjectRepository,
   PromotionRepository,
   ReleaseRepository,
@@ -27,5 +34,8 @@ const repositories = [
 ];
 
 @Global()
-@Module({ providers: [PrismaService, ...repositories], exports: [PrismaService, ...repositories] })
+@Module({
+  providers: [PrismaService, EventListener, ...repositories],
+  exports: [PrismaService, EventListener, ...repositories],
+})
 export class DbModule {}

@@ -113,6 +113,7 @@ export class WebhookIntake {
         sha: decision.sha,
         pusher: decision.pusher,
         message: decision.message,
+        committedAt: decision.committedAt,
       },
     });
     if (recorded.duplicate) {

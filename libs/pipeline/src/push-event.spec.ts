@@ -6,7 +6,7 @@ const push = (over: Partial<PushEvent> = {}): PushEvent => ({
   after: sha,
   repository: { name: 'web', owner: { login: 'acme' } },
   pusher: { name: 'alice' },
-  head_commit: { id: sha, message: 'Fix the thing\n\nLonger text' },
+  head_commit: { id: sha, message: 'Fix the thing\n\nLonger text', timestamp: '2026-11-25T10:00:00+01:00' },
   ...over,
 });
 
@@ -19,6 +19,7 @@ describe('decidePush', () => {
       sha,
       pusher: 'alice',
       message: 'Fix the thing',
+      committedAt: new Date('2026-11-25T09:00:00Z'),
     });
   });
 

@@ -13,11 +13,20 @@ export interface PushEvent {
   };
   pusher?: { name?: string; email?: string };
   sender?: { login?: string };
-  head_commit?: { id: string; message?: string } | null;
+  head_commit?: { id: string; message?: string; timestamp?: string } | null;
 }
 
 export type PushDecision =
-  | { build: true; ref: string; branch: string | null; sha: string; pusher: string | null; message: string | null }
+  | {
+      build: true;
+      ref: string;
+      branch: string | null;
+      sha: string;
+      pusher: string | null;
+      message: string | null;
+      /** When the head commit was made (where lead time to production starts). */
+      committedAt: Date | null;
+    }
   | { build: false; reason: string };
 
 const ZERO_SHA = /^0{40}$/;
@@ -40,7 +49,14 @@ export function decidePush(event: PushEvent, options: { buildTags: boolean }): P
     sha: event.after,
     pusher: event.pusher?.name ?? event.sender?.login ?? null,
     message: event.head_commit?.message?.split('\n')[0].slice(0, 500) ?? null,
+    committedAt: commitTime(event.head_commit?.timestamp),
   };
+}
+
+function commitTime(timestamp: unknown): Date | null {
+  if (typeof timestamp !== 'string') return null;
+  const at = new Date(timestamp);
+  return Number.isNaN(at.getTime()) ? null : at;
 }
 
 /** owner/name of the repository a push is for. */

@@ -8,6 +8,7 @@ describe('job catalogue', () => {
       'build.run': { buildId: '7f3c2a4e-0000-4000-8000-000000000001' },
       'status.publish': { buildId: '7f3c2a4e-0000-4000-8000-000000000001', context: 'build', state: 'pending' },
       'promotion.run': { promotionId: '7f3c2a4e-0000-4000-8000-000000000002', at: 1795600000000 },
+      'hook.deliver': { deliveryId: '7f3c2a4e-0000-4000-8000-000000000003' },
     } as const;
     for (const name of JOB_NAMES) {
       const spec = JOBS[name] as { jobId(d: unknown): string };
@@ -54,14 +55,14 @@ describe('assertEveryJobHandled', () => {
     expect(() =>
       assertEveryJobHandled([
         new Fake({ 'build.run': noop }),
-        new Fake({ 'status.publish': noop, 'promotion.run': noop }),
+        new Fake({ 'status.publish': noop, 'promotion.run': noop, 'hook.deliver': noop }),
       ]),
     ).not.toThrow();
   });
 
   it('names the jobs without a handler', () => {
     expect(() => assertEveryJobHandled([new Fake({ 'build.run': noop })])).toThrow(
-      'the worker has no handler for job(s): status.publish, promotion.run',
+      'the worker has no handler for job(s): status.publish, promotion.run, hook.deliver',
     );
   });
 

@@ -5,6 +5,7 @@ export const QUEUES = {
   builds: 'builds',
   statuses: 'statuses',
   promotions: 'promotions',
+  hooks: 'hooks',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -16,6 +17,8 @@ export interface JobPayloads {
   'status.publish': { buildId: string; context: 'build' | 'test'; state: string };
   /** Evaluate a promotion again: run its stage tests, or look again after a freeze window. */
   'promotion.run': { promotionId: string; at: number };
+  /** Send one event to one outgoing webhook (a HookDelivery row), in event order per hook. */
+  'hook.deliver': { deliveryId: string };
 }
 export type JobName = keyof JobPayloads;
 export type JobData<N extends JobName> = JobPayloads[N];
@@ -47,6 +50,13 @@ export const JOBS: { [N in JobName]: JobSpec<N> } = {
     // One job per scheduled look: a freeze window's end and a test run are different looks.
     jobId: (d) => `promotion-${d.promotionId}-${d.at}`,
     options: { attempts: 5, backoff: { type: 'exponential', delay: 1_000 }, ...keep },
+  },
+  'hook.deliver': {
+    queue: QUEUES.hooks,
+    // A redelivery is a new delivery row, so a new job.
+    jobId: (d) => `hook-${d.deliveryId}`,
+    // 1 s, 2 s, 4 s … about four minutes in all before the delivery counts as failed.
+    options: { attempts: 9, backoff: { type: 'exponential', delay: 1_000 }, ...keep },
   },
 };
 

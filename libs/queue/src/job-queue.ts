@@ -17,8 +17,9 @@ export class JobQueue {
     @InjectQueue(QUEUES.builds) builds: Queue,
     @InjectQueue(QUEUES.statuses) statuses: Queue,
     @InjectQueue(QUEUES.promotions) promotions: Queue,
+    @InjectQueue(QUEUES.hooks) hooks: Queue,
   ) {
-    this.queues = { builds, statuses, promotions };
+    this.queues = { builds, statuses, promotions, hooks };
   }
 
   /**

@@ -10,7 +10,9 @@ export function jobsInFlight(): number {
   return inFlight;
 }
 
-export type JobHandlers = { [N in JobName]?: (data: JobData<N>, job: Job<JobData<N>>) => Promise<unknown> };
+export type JobHandlers = {
+  [N in JobName]?: (data: JobData<N>, job: Job<JobData<N>>, token?: string) => Promise<unknown>;
+};
 
 /** A thin processor: it routes each job of its queue to a use case, by the job's catalogue name. */
 export abstract class CatalogueProcessor extends WorkerHost implements OnModuleDestroy {
@@ -28,12 +30,13 @@ export abstract class CatalogueProcessor extends WorkerHost implements OnModuleD
     }
   }
 
-  async process(job: Job): Promise<unknown> {
-    const handler = this.handlers[job.name as JobName] as ((data: unknown, job: Job) => Promise<unknown>) | undefined;
+  async process(job: Job, token?: string): Promise<unknown> {
+    const handler = this.handlers[job.name as JobName] as
+      ((data: unknown, job: Job, token?: string) => Promise<unknown>) | undefined;
     if (!handler) throw new UnrecoverableError(`no handler for job "${job.name}"`);
     inFlight++;
     try {
-      return await handler(job.data, job);
+      return await handler(job.data, job, token);
     } finally {
       inFlight--;
     }

@@ -12,6 +12,7 @@ export interface NewBuild {
   sha: string;
   pusher: string | null;
   message: string | null;
+  committedAt?: Date | null;
 }
 
 export type RecordedDelivery =
@@ -94,8 +95,9 @@ export class DeliveryRepository {
                 ${b.projectId}, ${JSON.stringify(d.payload)}::jsonb)
         RETURNING "id"
       ), build AS (
-        INSERT INTO "Build" ("id", "projectId", "deliveryId", "trigger", "ref", "branch", "sha", "pusher", "message")
-        SELECT ${buildId}, ${b.projectId}, delivery."id", 'push'::"BuildTrigger", ${b.ref}, ${b.branch}, ${b.sha}, ${b.pusher}, ${b.message}
+        INSERT INTO "Build" ("id", "projectId", "deliveryId", "trigger", "ref", "branch", "sha", "pusher", "message", "committedAt")
+        SELECT ${buildId}, ${b.projectId}, delivery."id", 'push'::"BuildTrigger", ${b.ref}, ${b.branch}, ${b.sha}, ${b.pusher}, ${b.message},
+               ${b.committedAt?.toISOString() ?? null}::timestamptz AT TIME ZONE 'UTC'
         FROM delivery
         RETURNING "id"
       ), superseded AS (

@@ -9,3 +9,6 @@ export * from './promotion.repository';
 export * from './environment.repository';
 export * from './deploy.repository';
 export * from './secret.repository';
+export * from './event.repository';
+export * from './hook.repository';
+export * from './dora.repository';
