@@ -8,6 +8,8 @@ import { AuthGuard } from './auth/auth.guard';
 import { BuildsController } from './builds/builds.controller';
 import { Sessions } from './auth/sessions';
 import { DashboardController } from './dashboard/dashboard.controller';
+import { HooksDashboardController } from './dashboard/hooks.dashboard';
+import { WaitingDashboardController } from './dashboard/waiting.dashboard';
 import { DomainErrorFilter } from './domain-error.filter';
 import { DeliveryMetricsController } from './events/delivery-metrics.controller';
 import { EventsController } from './events/events.controller';
@@ -33,6 +35,8 @@ import { WebhooksController } from './webhooks/webhooks.controller';
     TokensController,
     SecretsController,
     DashboardController,
+    HooksDashboardController,
+    WaitingDashboardController,
     EventsController,
     HooksController,
     DeliveryMetricsController,

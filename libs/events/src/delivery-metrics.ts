@@ -60,10 +60,11 @@ export class DeliveryMetrics {
     );
   }
 
-  async forProject(projectId: string, now = new Date()): Promise<DoraMetrics> {
+  /** The metrics of a project's last stage (`stage`: its name, null before it has stages). */
+  async forProject(projectId: string, now = new Date()): Promise<DoraMetrics & { stage: string | null }> {
     const since = new Date(now.getTime() - Math.max(WINDOW_DAYS, WEEKS * 7 + 7) * 86_400_000);
     const history = await this.dora.history(projectId, since);
-    return doraMetrics(history, now, WINDOW_DAYS, WEEKS);
+    return { stage: history.stage, ...doraMetrics(history, now, WINDOW_DAYS, WEEKS) };
   }
 
   private all(): Promise<{ project: string; metrics: DoraMetrics }[]> {

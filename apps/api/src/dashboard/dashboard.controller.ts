@@ -2,8 +2,10 @@ import { Body, Controller, Get, Param, ParseUUIDPipe, Post, Query, Req, Res } fr
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { AuditRepository, BuildRepository, ProjectRepository, PromotionRepository, User } from '@dockyard/db';
+import { DeliveryMetrics } from '@dockyard/events';
 import { AccessTokens, PromotionService, Requester, requireProject, scopesOfRole } from '@dockyard/pipeline';
 import { Sessions } from '../auth/sessions';
+import { doraChart } from './dora-chart';
 import { Html, ago, html, layout, short } from './html';
 
 type Flash = { msg?: string; error?: string };
@@ -23,6 +25,7 @@ export class DashboardController {
     private readonly builds: BuildRepository,
     private readonly audit: AuditRepository,
     private readonly service: PromotionService,
+    private readonly deliveryMetrics: DeliveryMetrics,
   ) {}
 
   @Get('login')
@@ -91,10 +94,11 @@ export class DashboardController {
     const user = await this.userOr401(req, res);
     if (!user) return;
     const project = await requireProject(this.projects, `${owner}/${name}`);
-    const [stages, open, recentBuilds] = await Promise.all([
+    const [stages, open, recentBuilds, dora] = await Promise.all([
       this.promotions.stages(project.id),
       this.promotions.open(project.id),
       this.builds.list({ projectId: project.id, take: 10, skip: 0 }),
+      this.deliveryMetrics.forProject(project.id),
     ]);
     const mayPromote = scopesOfRole(user.role).some((s) => s === 'promote' || s === 'admin');
     const base = `/projects/${owner}/${name}`;
@@ -107,7 +111,7 @@ export class DashboardController {
             .filter((p) => p.toStageId === stage.id)
             .map(async (p) => {
               const why = p.status === 'waiting' ? await this.service.refusalFor(p, user) : 'tests are running';
-              return html`<div class="waiting" data-promotion="${p.id}">
+              return html`<div class="waiting" id="promotion-${p.id}" data-promotion="${p.id}">
                 <p>
                   <strong>${p.kind === 'rollback' ? 'Rollback' : 'Waiting'}:</strong> <code>${short(p.digest)}</code> by
                   ${p.requestedBy?.login ?? 'system'}<br /><span class="muted">${p.reason}</span>
@@ -168,6 +172,8 @@ export class DashboardController {
         `${owner}/${name}`,
         html`<h1>${owner}/${name}</h1>
           <div class="stages">${columns}</div>
+          ${doraChart(dora, dora.stage)}
+          ${user.role === 'admin' ? html`<p><a href="/projects/${owner}/${name}/hooks">Outgoing webhooks</a></p>` : ''}
           <h2>Recent builds</h2>
           <table>
             <tr>

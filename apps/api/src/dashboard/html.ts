@@ -47,6 +47,7 @@ button.secondary{background:#fff;color:#1f6feb}button[disabled]{background:#d0d7
 table{border-collapse:collapse;width:100%;background:#fff}td,th{border-bottom:1px solid #d0d7de;padding:.35rem .5rem;text-align:left}
 pre{background:#0d1117;color:#e6edf3;padding:1rem;border-radius:8px;max-height:60vh;overflow:auto;white-space:pre-wrap}
 form.inline{display:inline}label{display:block;margin:.5rem 0}input{font:inherit;padding:.3rem}
+.dora-keys{display:grid;grid-template-columns:repeat(auto-fit,minmax(180px,1fr));gap:.5rem;margin:0}.dora-keys dd{margin:0;font-size:1.3rem;font-weight:600}.dora-keys dt{color:#57606a;font-size:.85rem}
 .status-passed,.status-promoted{color:#1a7f37}.status-failed,.status-blocked,.status-rejected,.status-error{color:#cf222e}`;
 
 export function layout(
@@ -70,7 +71,7 @@ export function layout(
           <a href="/"><strong>Dockyard</strong></a
           >${
             who
-              ? html`<a href="/">Projects</a
+              ? html`<a href="/">Projects</a><a href="/waiting">Waiting for me</a
                   ><a href="/audit">Audit</a>${who.role === 'admin' ? html`<a href="/admin/queues">Queues</a>` : ''}
                   <span class="who">${who.login} (${who.role})</span>
                   <form class="inline" method="post" action="/logout"><button class="secondary">Log out</button></form>`
