@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { BuildEvents } from './build-events';
 import { DeliverEvent } from './deliver-event';
 import { DeliveryMetrics } from './delivery-metrics';
 import { EventPublisher } from './event-publisher';
@@ -6,8 +7,19 @@ import { EventStream } from './event-stream';
 import { HookAdmin } from './hook-admin';
 import { HookClient } from './hook-client';
 import { HookDispatcher } from './hook-dispatcher';
+import { PromotionEvents } from './promotion-events';
 
-const providers = [EventPublisher, EventStream, HookAdmin, HookClient, HookDispatcher, DeliverEvent, DeliveryMetrics];
+const providers = [
+  BuildEvents,
+  DeliverEvent,
+  DeliveryMetrics,
+  EventPublisher,
+  EventStream,
+  HookAdmin,
+  HookClient,
+  HookDispatcher,
+  PromotionEvents,
+];
 
 /**
  * Events: the catalogue, the publisher every emit point calls, the stream bots follow, outgoing

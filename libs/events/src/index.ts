@@ -1,3 +1,4 @@
+export * from './build-events';
 export * from './catalogue';
 export * from './deliver-event';
 export * from './delivery-metrics';
@@ -9,3 +10,4 @@ export * from './hook-admin';
 export * from './hook-client';
 export * from './hook-dispatcher';
 export * from './hook-format';
+export * from './promotion-events';

@@ -4,6 +4,7 @@ import { UnrecoverableError } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '@dockyard/config';
 import { BuildRepository, BuildWithProject, ProjectRepository, ReleaseRepository } from '@dockyard/db';
 import { DockerEngine, ImageBuildError } from '@dockyard/docker';
+import { BuildEvents } from '@dockyard/events';
 import { GitSource, SourceUnavailableError } from '@dockyard/git';
 import { Metrics } from '@dockyard/observability';
 import { RegistryClient } from '@dockyard/registry';
@@ -45,6 +46,7 @@ export class BuildRunner {
     private readonly metrics: Metrics,
     private readonly tests: TestSuite,
     private readonly promotions: PromotionService,
+    private readonly buildEvents: BuildEvents,
   ) {}
 
   async run(buildId: string, attempt: Attempt): Promise<string> {
@@ -56,12 +58,14 @@ export class BuildRunner {
     const abort = new AbortController();
     const watcher = this.watchForCancel(buildId, abort);
     await this.statuses.announce(buildId, 'build', 'running');
+    await this.buildEvents.started(buildId);
     try {
       const outcome = await this.steps(build, log, abort.signal);
       if (await this.builds.finish(buildId, outcome.status, outcome.reason)) {
         log.line('system', `build ${outcome.status}${outcome.reason ? `: ${outcome.reason}` : ''}`);
         this.metrics.buildsFinished.inc({ status: outcome.status });
         this.metrics.buildDuration.observe((Date.now() - started) / 1000);
+        await this.buildEvents.finished(buildId, outcome.status, outcome.reason);
       }
       return outcome.status;
     } catch (err) {
@@ -74,7 +78,10 @@ export class BuildRunner {
       if (permanent || attempt.number >= attempt.max) {
         const status = permanent ? 'failed' : 'error';
         log.line('system', `build ${status}: ${message}`);
-        if (await this.builds.finish(buildId, status, message)) this.metrics.buildsFinished.inc({ status });
+        if (await this.builds.finish(buildId, status, message)) {
+          this.metrics.buildsFinished.inc({ status });
+          await this.buildEvents.finished(buildId, status, message);
+        }
         throw new UnrecoverableError(message);
       }
       log.line('system', `attempt ${attempt.number} of ${attempt.max} hit a transient error, will retry: ${message}`);

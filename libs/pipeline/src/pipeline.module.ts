@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { EventsModule } from '@dockyard/events';
 import { GitSource } from '@dockyard/git';
 import { GitHubStatuses, WebhookVerifier } from '@dockyard/github';
 import { AccessTokens } from './access';
@@ -13,6 +14,7 @@ import { ChangeProjectSettings } from './projects';
 
 /** The pipeline's use cases, shared by the api (intake, commands) and the worker (runner, statuses). */
 @Module({
+  imports: [EventsModule],
   providers: [
     AccessTokens,
     GitSource,

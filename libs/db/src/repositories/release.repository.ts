@@ -20,4 +20,15 @@ export class ReleaseRepository {
       update: {},
     });
   }
+
+  /** What the stage held before its newest release (null for its first). */
+  async previousDigest(stageId: string): Promise<string | null> {
+    const [, before] = await this.prisma.release.findMany({
+      where: { stageId },
+      orderBy: { createdAt: 'desc' },
+      take: 2,
+      select: { digest: true },
+    });
+    return before?.digest ?? null;
+  }
 }
