@@ -79,6 +79,9 @@ export async function startDockerHost(options: DockerHostOptions): Promise<Docke
       path.join(run, 'exec'),
       '--pidfile',
       path.join(run, 'docker.pid'),
+      // Without it, a restart on a data root that has a default "bridge" network from before makes
+      // dockerd (with --default-address-pool) delete the interface named docker0 — the main engine's.
+      '--live-restore',
       '--storage-driver',
       'overlay2',
       '--host',
