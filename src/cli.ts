@@ -5,19 +5,104 @@ import type { AppConfig } from '@dockyard/config';
 import { NestFactory } from '@nestjs/core';
 import { CoreModule } from '@dockyard/core';
 import { AccessRepository, Role } from '@dockyard/db';
+import { parseDuration } from '@dockyard/config';
+import {
+  AddTarget,
+  ConfigureEnvironment,
+  EnvironmentsOverview,
+  OperationsModule,
+  RemoveTarget,
+  SetVariable,
+} from '@dockyard/operations';
 import { AccessTokens, PipelineModule, SCOPES, Scope } from '@dockyard/pipeline';
+import { SecretAuthor, SecretsStore } from '@dockyard/secrets';
+import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { bootConfig } from './boot';
 
 @Module({})
 class CliModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return { module: CliModule, imports: [CoreModule.forRoot(config), PipelineModule] };
+    return { module: CliModule, imports: [CoreModule.forRoot(config), PipelineModule, OperationsModule] };
   }
 }
 
 const USAGE = `usage:
   dockyard create-user <login> [--role viewer|developer|approver|admin] [--github <login>] [--password P | env DOCKYARD_PASSWORD]
-  dockyard create-token <login> [--name NAME] [--scopes read,build,...] [--days N]`;
+  dockyard create-token <login> [--name NAME] [--scopes read,build,...] [--days N]
+  dockyard environments <owner/name>
+  dockyard environment <owner/name> <stage> [--url URL] [--replicas N] [--soak 10s]
+  dockyard host-add <owner/name> <stage> <host> --kind socket|tls|ssh --address ADDR [--ca FILE --cert FILE] [--key FILE] [--proxy-port P]
+  dockyard host-remove <owner/name> <stage> <host>
+  dockyard variable <owner/name> <stage> NAME=value
+  dockyard secret <owner/name> [stage] NAME      (the value is read from stdin, never from the command line)`;
+
+/** Environment chores from a shell (audited as "cli:<unix user>"); the same use cases as the REST API. */
+async function environmentCommand(
+  app: Awaited<ReturnType<typeof NestFactory.createApplicationContext>>,
+  command: string,
+  args: string[],
+  values: Record<string, string | undefined>,
+): Promise<boolean> {
+  const by: SecretAuthor = { actor: `cli:${userInfo().username}`, channel: 'system' };
+  const [slug, ...rest] = args;
+  const [owner, name] = (slug ?? '').split('/');
+  const file = (path?: string) => (path ? readFileSync(path, 'utf8') : undefined);
+  switch (command) {
+    case 'environments':
+      console.log(JSON.stringify(await app.get(EnvironmentsOverview).execute(owner, name), null, 2));
+      return true;
+    case 'environment': {
+      const env = await app.get(ConfigureEnvironment).execute({
+        owner,
+        name,
+        stage: rest[0],
+        url: values.url,
+        replicas: values.replicas ? Number(values.replicas) : undefined,
+        soakMs: values.soak ? parseDuration(values.soak) : undefined,
+        by,
+      });
+      console.log(`${slug}@${env.stage.name}: ${env.url ?? 'no URL'}, ${env.replicas} per host`);
+      return true;
+    }
+    case 'host-add': {
+      const target = await app.get(AddTarget).execute({
+        owner,
+        name,
+        stage: rest[0],
+        host: rest[1],
+        kind: values.kind as 'socket' | 'tls' | 'ssh',
+        address: values.address ?? '',
+        tlsCa: file(values.ca),
+        tlsCert: file(values.cert),
+        key: file(values.key),
+        proxyPort: values['proxy-port'] ? Number(values['proxy-port']) : undefined,
+        by,
+      });
+      console.log(`added ${target.name} (${target.kind} ${target.address}), proxy on port ${target.proxyPort}`);
+      return true;
+    }
+    case 'host-remove':
+      await app.get(RemoveTarget).execute({ owner, name, stage: rest[0], host: rest[1], by });
+      console.log(`removed ${rest[1]}`);
+      return true;
+    case 'variable': {
+      const [variable, ...value] = (rest[1] ?? '').split('=');
+      await app.get(SetVariable).execute({ owner, name, stage: rest[0], variable, value: value.join('='), by });
+      console.log(`set ${variable}`);
+      return true;
+    }
+    case 'secret': {
+      const [stage, secretName] = rest.length > 1 ? rest : [undefined, rest[0]];
+      const value = readFileSync(0, 'utf8').replace(/\r?\n$/, '');
+      await app.get(SecretsStore).set({ owner, name, stage }, secretName, value, by);
+      console.log(`set secret ${secretName}${stage ? ` of ${stage}` : ''}`);
+      return true;
+    }
+    default:
+      return false;
+  }
+}
 
 /** Admin chores from a shell: the first admin and its API token. */
 async function main(): Promise<void> {
@@ -30,6 +115,15 @@ async function main(): Promise<void> {
       name: { type: 'string', default: 'cli' },
       scopes: { type: 'string' },
       days: { type: 'string' },
+      url: { type: 'string' },
+      replicas: { type: 'string' },
+      soak: { type: 'string' },
+      kind: { type: 'string' },
+      address: { type: 'string' },
+      ca: { type: 'string' },
+      cert: { type: 'string' },
+      key: { type: 'string' },
+      'proxy-port': { type: 'string' },
     },
   });
   const [command, login] = positionals;
@@ -51,6 +145,8 @@ async function main(): Promise<void> {
       const expires = values.days ? new Date(Date.now() + Number(values.days) * 86_400_000) : undefined;
       const { token } = await tokens.issue(user, values.name!, scopes, expires);
       console.log(token);
+    } else if (await environmentCommand(app, command, positionals.slice(1), values)) {
+      // done
     } else {
       console.error(`unknown command ${command}; scopes are ${SCOPES.join(', ')}\n${USAGE}`);
       process.exitCode = 2;

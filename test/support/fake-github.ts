@@ -14,6 +14,21 @@ export interface RecordedStatus {
   authorization?: string;
 }
 
+/** A deployment as GitHub records it, with every status posted to it in order. */
+export interface RecordedDeployment {
+  id: number;
+  owner: string;
+  repo: string;
+  ref: string;
+  environment: string;
+  description?: string;
+  production_environment?: boolean;
+  transient_environment?: boolean;
+  auto_merge?: boolean;
+  required_contexts?: string[];
+  statuses: { state: string; environment_url?: string; log_url?: string; description?: string }[];
+}
+
 /** A GitHub App the fake knows: its JWTs are checked against the public key. */
 export interface FakeApp {
   id: number;
@@ -24,6 +39,7 @@ export interface FakeApp {
 /** A local HTTP server in the shape of GitHub's REST API that records commit statuses. */
 export class FakeGitHub {
   readonly statuses: RecordedStatus[] = [];
+  readonly deployments: RecordedDeployment[] = [];
   /** While > 0, answer that many requests with 503, as an outage would. */
   failNext = 0;
   /** Installation tokens handed out, in order. */
@@ -52,6 +68,37 @@ export class FakeGitHub {
               repository_selection: 'all',
             }),
           );
+          return;
+        }
+        const deployment = /^\/repos\/([^/]+)\/([^/]+)\/deployments(?:\/(\d+)\/statuses)?$/.exec(req.url ?? '');
+        if (req.method === 'POST' && deployment) {
+          if (this.failNext > 0) {
+            this.failNext--;
+            res.writeHead(503, { 'content-type': 'application/json' }).end('{"message":"unavailable"}');
+            return;
+          }
+          const json = JSON.parse(body) as Record<string, unknown>;
+          if (!deployment[3]) {
+            const d = {
+              id: this.deployments.length + 1,
+              owner: deployment[1],
+              repo: deployment[2],
+              statuses: [],
+              ...json,
+            };
+            this.deployments.push(d as unknown as RecordedDeployment);
+            res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify(d));
+            return;
+          }
+          const d = this.deployments.find((x) => x.id === Number(deployment[3]));
+          if (!d) {
+            res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not Found"}');
+            return;
+          }
+          d.statuses.push(json as RecordedDeployment['statuses'][number]);
+          res
+            .writeHead(201, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ id: d.statuses.length, ...json }));
           return;
         }
         const m = /^\/repos\/([^/]+)\/([^/]+)\/statuses\/([0-9a-f]{40})$/.exec(req.url ?? '');
@@ -88,6 +135,11 @@ export class FakeGitHub {
 
   of(sha: string, context: string): string[] {
     return this.statuses.filter((s) => s.sha === sha && s.context === context).map((s) => s.state);
+  }
+
+  /** The states each deployment of an environment went through, oldest deployment first. */
+  deploymentStates(environment: string): string[][] {
+    return this.deployments.filter((d) => d.environment === environment).map((d) => d.statuses.map((s) => s.state));
   }
 
   async stop(): Promise<void> {

@@ -3,7 +3,7 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { EventsModule } from '@dockyard/events';
 import { PipelineModule } from '@dockyard/pipeline';
-import { SecretsModule } from '@dockyard/secrets';
+import { OperationsModule } from '@dockyard/operations';
 import { AuthGuard } from './auth/auth.guard';
 import { BuildsController } from './builds/builds.controller';
 import { Sessions } from './auth/sessions';
@@ -14,6 +14,8 @@ import { DomainErrorFilter } from './domain-error.filter';
 import { DeliveryMetricsController } from './events/delivery-metrics.controller';
 import { EventsController } from './events/events.controller';
 import { HooksController } from './events/hooks.controller';
+import { DeploysController } from './deploys/deploys.controller';
+import { EnvironmentsController } from './environments/environments.controller';
 import { HealthController } from './health/health.controller';
 import { MetricsController } from './metrics.controller';
 import { ProjectsController } from './projects/projects.controller';
@@ -24,7 +26,7 @@ import { WebhooksController } from './webhooks/webhooks.controller';
 
 /** The HTTP side: webhooks, the REST API, health and metrics. */
 @Module({
-  imports: [TerminusModule.forRoot({ logger: false }), PipelineModule, SecretsModule, EventsModule],
+  imports: [TerminusModule.forRoot({ logger: false }), PipelineModule, OperationsModule, EventsModule],
   controllers: [
     HealthController,
     MetricsController,
@@ -34,6 +36,8 @@ import { WebhooksController } from './webhooks/webhooks.controller';
     PromotionsController,
     TokensController,
     SecretsController,
+    EnvironmentsController,
+    DeploysController,
     DashboardController,
     HooksDashboardController,
     WaitingDashboardController,

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Response } from 'express';
-import { ProjectExistsError, UserExistsError } from '@dockyard/db';
+import { ProjectExistsError, TargetExistsError, UserExistsError } from '@dockyard/db';
 import { HookNotFoundError, InvalidHookError } from '@dockyard/events';
 import {
   ConflictError,
@@ -25,6 +25,7 @@ const STATUS: [new (...args: never[]) => Error, number][] = [
   [ConflictError, HttpStatus.CONFLICT],
   [ProjectExistsError, HttpStatus.CONFLICT],
   [UserExistsError, HttpStatus.CONFLICT],
+  [TargetExistsError, HttpStatus.CONFLICT],
   [InvalidRequestError, HttpStatus.BAD_REQUEST],
   [PipelineFileError, HttpStatus.UNPROCESSABLE_ENTITY],
   [SignatureRejectedError, HttpStatus.UNAUTHORIZED],

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { EventsModule } from '@dockyard/events';
+import { OperationsModule } from '@dockyard/operations';
 import { PipelineModule, Reconciler } from '@dockyard/pipeline';
 import { CatalogueProcessor, assertEveryJobHandled } from '@dockyard/queue';
 import { BuildsProcessor } from './builds.processor';
@@ -11,7 +12,7 @@ const processors = [BuildsProcessor, StatusesProcessor, PromotionsProcessor, Hoo
 
 /** The queue side: thin processors that hand each job to its use case, and the reconciler. */
 @Module({
-  imports: [PipelineModule, EventsModule],
+  imports: [PipelineModule, EventsModule, OperationsModule],
   providers: [
     ...processors,
     Reconciler,

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { createAppAuth } from '@octokit/auth-app';
-import { Octokit } from '@octokit/rest';
+import type { Octokit } from '@octokit/rest';
 import { APP_CONFIG, AppConfig } from '@dockyard/config';
+import { githubClient } from './octokit';
 
 export type StatusState = 'pending' | 'success' | 'failure' | 'error';
 
@@ -22,25 +22,9 @@ export class GitHubStatuses {
   private readonly octokit?: Octokit;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    const { token, app } = config.github;
-    if (token || app) {
-      this.octokit = new Octokit({
-        baseUrl: config.github.apiUrl,
-        // A GitHub App signs a JWT and trades it for installation tokens, renewed as they expire.
-        ...(app ? { authStrategy: createAppAuth, auth: app } : { auth: token }),
-        userAgent: 'dockyard',
-        request: { retries: 0 },
-        // Failures are retried by the statuses queue; they are worth a warning, not console noise.
-        log: {
-          debug: () => undefined,
-          info: () => undefined,
-          warn: (message: string) => this.logger.warn(message),
-          error: (message: string) => this.logger.warn(message),
-        },
-      });
-    } else {
+    this.octokit = githubClient(config, this.logger);
+    if (!this.octokit)
       this.logger.warn('neither GITHUB_TOKEN nor a GitHub App is set: commit statuses are not published');
-    }
   }
 
   get enabled(): boolean {

@@ -1,2 +1,3 @@
 export * from './github-statuses';
 export * from './webhook-verifier';
+export * from './github-deployments';

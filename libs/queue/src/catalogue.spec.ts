@@ -9,6 +9,7 @@ describe('job catalogue', () => {
       'status.publish': { buildId: '7f3c2a4e-0000-4000-8000-000000000001', context: 'build', state: 'pending' },
       'promotion.run': { promotionId: '7f3c2a4e-0000-4000-8000-000000000002', at: 1795600000000 },
       'hook.deliver': { deliveryId: '7f3c2a4e-0000-4000-8000-000000000003' },
+      'deployment.publish': { deployId: '7f3c2a4e-0000-4000-8000-000000000004', state: 'running' },
     } as const;
     for (const name of JOB_NAMES) {
       const spec = JOBS[name] as { jobId(d: unknown): string };
@@ -25,7 +26,7 @@ describe('job catalogue', () => {
 
   it('puts each job on one queue', () => {
     expect(jobsOfQueue('builds')).toEqual(['build.run']);
-    expect(jobsOfQueue('statuses')).toEqual(['status.publish']);
+    expect(jobsOfQueue('statuses')).toEqual(['status.publish', 'deployment.publish']);
   });
 });
 
@@ -55,14 +56,14 @@ describe('assertEveryJobHandled', () => {
     expect(() =>
       assertEveryJobHandled([
         new Fake({ 'build.run': noop }),
-        new Fake({ 'status.publish': noop, 'promotion.run': noop, 'hook.deliver': noop }),
+        new Fake({ 'status.publish': noop, 'deployment.publish': noop, 'promotion.run': noop, 'hook.deliver': noop }),
       ]),
     ).not.toThrow();
   });
 
   it('names the jobs without a handler', () => {
     expect(() => assertEveryJobHandled([new Fake({ 'build.run': noop })])).toThrow(
-      'the worker has no handler for job(s): status.publish, promotion.run, hook.deliver',
+      'the worker has no handler for job(s): status.publish, deployment.publish, promotion.run, hook.deliver',
     );
   });
 

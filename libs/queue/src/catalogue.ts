@@ -15,6 +15,8 @@ export interface JobPayloads {
   'build.run': { buildId: string };
   /** Publish a build's current state to GitHub as commit statuses. */
   'status.publish': { buildId: string; context: 'build' | 'test'; state: string };
+  /** Publish a deploy's current state to GitHub as a deployment of its environment. */
+  'deployment.publish': { deployId: string; state: string };
   /** Evaluate a promotion again: run its stage tests, or look again after a freeze window. */
   'promotion.run': { promotionId: string; at: number };
   /** Send one event to one outgoing webhook (a HookDelivery row), in event order per hook. */
@@ -43,6 +45,12 @@ export const JOBS: { [N in JobName]: JobSpec<N> } = {
     queue: QUEUES.statuses,
     jobId: (d) => `status-${d.buildId}-${d.context}-${d.state}`,
     // A GitHub outage never fails a build: statuses keep trying for about an hour.
+    options: { attempts: 12, backoff: { type: 'exponential', delay: 1_000 }, ...keep },
+  },
+  'deployment.publish': {
+    queue: QUEUES.statuses,
+    jobId: (d) => `deployment-${d.deployId}-${d.state}`,
+    // Like commit statuses: a GitHub outage is retried for about an hour and never fails a deploy.
     options: { attempts: 12, backoff: { type: 'exponential', delay: 1_000 }, ...keep },
   },
   'promotion.run': {

@@ -54,6 +54,21 @@ export class SecretCipher {
     }
   }
 
+  /** One value sealed into one string column: `v1.<keyId>.<iv>.<tag>.<ciphertext>` (base64url parts). */
+  sealToString(value: string, bindTo: string): string {
+    const s = this.seal(value, bindTo);
+    const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
+    return ['v1', s.keyId, b64(s.iv), b64(s.authTag), b64(s.ciphertext)].join('.');
+  }
+
+  openString(sealed: string, bindTo: string): string {
+    const [version, keyId, iv, authTag, ciphertext] = sealed.split('.');
+    if (version !== 'v1' || ciphertext === undefined)
+      throw new SecretUnreadableError(`${bindTo} is not a sealed value`);
+    const bytes = (s: string) => new Uint8Array(Buffer.from(s, 'base64url'));
+    return this.open({ keyId, iv: bytes(iv), authTag: bytes(authTag), ciphertext: bytes(ciphertext) }, bindTo);
+  }
+
   /**
    * A keyed fingerprint of some values (an environment's variables and secrets, say): equal inputs
    * give equal fingerprints, and without the key it cannot be used to guess a value.

@@ -1,5 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG, AppConfig } from '@dockyard/config';
+import { Injectable } from '@nestjs/common';
 import { AuditEntry, Channel, ProjectRepository, SecretListing, SecretRepository } from '@dockyard/db';
 import { SecretCipher } from './secret-cipher';
 
@@ -33,15 +32,11 @@ export interface SecretAuthor {
  */
 @Injectable()
 export class SecretsStore {
-  private readonly cipher: SecretCipher;
-
   constructor(
-    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly cipher: SecretCipher,
     private readonly secrets: SecretRepository,
     private readonly projects: ProjectRepository,
-  ) {
-    this.cipher = new SecretCipher(config.secrets.key);
-  }
+  ) {}
 
   async set(target: SecretTarget, secretName: string, value: string, by: SecretAuthor): Promise<SecretListing> {
     if (!SECRET_NAME.test(secretName)) {
@@ -87,11 +82,6 @@ export class SecretsStore {
     const out: Record<string, string> = {};
     for (const row of rows) out[row.name] = this.cipher.open(row, bindingOf(projectId, stage, row.name));
     return out;
-  }
-
-  /** A keyed fingerprint of an environment's values (to compare what runs with what should), or null without a key. */
-  fingerprint(values: Record<string, string>): string | null {
-    return this.cipher.configured ? this.cipher.fingerprint(values) : null;
   }
 
   private async projectId({ owner, name }: SecretTarget): Promise<string> {

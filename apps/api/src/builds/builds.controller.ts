@@ -7,8 +7,7 @@ import { Actor, BuildCommands, NotFoundError, requireProject } from '@dockyard/p
 import { CurrentActor, RequireScope } from '../auth/auth.guard';
 import { buildView } from './build.view';
 import { ListBuildsQuery, LogsQuery } from './builds.dto';
-
-const FOLLOW_POLL_MS = 300;
+import { sendLog } from '../logs/log-stream';
 
 @ApiTags('builds')
 @ApiBearerAuth()
@@ -68,35 +67,18 @@ export class BuildsController {
     @Res() res: Response,
   ) {
     if (!(await this.builds.find(id))) throw new NotFoundError(`build ${id} does not exist`);
-    if (query.follow !== '1' && query.follow !== 'true') {
-      const chunks = await this.builds.logsAfter(id, query.after, 100_000);
-      res.type('text/plain').send(chunks.map((c) => c.text).join(''));
-      return;
-    }
-    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
-    let after = Number(req.headers['last-event-id'] ?? query.after) || 0;
-    let closed = false;
-    req.on('close', () => (closed = true));
-    while (!closed) {
-      const chunks = await this.builds.logsAfter(id, after);
-      for (const c of chunks) {
-        res.write(`id: ${c.seq}\nevent: log\ndata: ${JSON.stringify({ stream: c.stream, text: c.text })}\n\n`);
-        after = c.seq;
-      }
-      if (!chunks.length) {
-        const status = await this.builds.status(id);
-        if (status && FINAL_STATUSES.includes(status)) {
-          // One more read: the last chunks may have landed after the read above.
-          const tail = await this.builds.logsAfter(id, after);
-          for (const c of tail)
-            res.write(`id: ${c.seq}\nevent: log\ndata: ${JSON.stringify({ stream: c.stream, text: c.text })}\n\n`);
-          res.write(`event: end\ndata: ${JSON.stringify({ status })}\n\n`);
-          break;
-        }
-        await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS));
-      }
-    }
-    res.end();
+    await sendLog(
+      {
+        after: (seq, take) => this.builds.logsAfter(id, seq, take),
+        ended: async () => {
+          const status = await this.builds.status(id);
+          return status && FINAL_STATUSES.includes(status) ? status : null;
+        },
+      },
+      query,
+      req,
+      res,
+    );
   }
 
   @Post(':id/cancel')

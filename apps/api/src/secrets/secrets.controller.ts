@@ -3,8 +3,9 @@ import { ApiBearerAuth, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagg
 import { IsString, MaxLength, MinLength } from 'class-validator';
 import type { SecretListing } from '@dockyard/db';
 import type { Actor } from '@dockyard/pipeline';
-import { SecretAuthor, SecretTarget, SecretsStore } from '@dockyard/secrets';
+import { SecretTarget, SecretsStore } from '@dockyard/secrets';
 import { CurrentActor, RequireScope } from '../auth/auth.guard';
+import { authorOf } from '../auth/author';
 
 export class SetSecretBody {
   @ApiProperty({ description: 'the value; stored encrypted and never shown again', writeOnly: true })
@@ -16,10 +17,6 @@ export class SetSecretBody {
 
 function view(s: SecretListing) {
   return { name: s.name, updatedAt: s.updatedAt, updatedBy: s.updatedBy };
-}
-
-function authorOf(actor: Actor): SecretAuthor {
-  return { actor: actor.label, userId: actor.user.id, tokenId: actor.tokenId, channel: actor.channel };
 }
 
 /**

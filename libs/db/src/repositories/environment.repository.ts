@@ -103,4 +103,10 @@ export class EnvironmentRepository {
   update(id: string, data: Prisma.EnvironmentUpdateInput): Promise<Environment> {
     return this.prisma.environment.update({ where: { id }, data });
   }
+
+  /** Forget an environment and its hosts (deploy history goes with it); false when there was none. */
+  async remove(id: string): Promise<boolean> {
+    const { count } = await this.prisma.environment.deleteMany({ where: { id } });
+    return count === 1;
+  }
 }

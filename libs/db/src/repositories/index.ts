@@ -12,3 +12,6 @@ export * from './secret.repository';
 export * from './event.repository';
 export * from './hook.repository';
 export * from './dora.repository';
+export * from './environment-variable.repository';
+export * from './host-status.repository';
+export * from './github-deployment.repository';

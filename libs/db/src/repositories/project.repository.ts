@@ -59,4 +59,16 @@ export class ProjectRepository {
     );
     return this.prisma.stage.findMany({ where: { projectId }, orderBy: { position: 'asc' } });
   }
+
+  /** The project's stage of that name, added after the others when it has none yet (an admin set it up first). */
+  async ensureStage(projectId: string, name: string): Promise<Stage> {
+    const found = await this.prisma.stage.findUnique({ where: { projectId_name: { projectId, name } } });
+    if (found) return found;
+    const position = await this.prisma.stage.count({ where: { projectId } });
+    return this.prisma.stage.upsert({
+      where: { projectId_name: { projectId, name } },
+      create: { projectId, name, position },
+      update: {},
+    });
+  }
 }
