@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { Browser, chromium } from 'playwright-core';
+import request from 'supertest';
+import { DeployRepository, HostStatusRepository } from '@dockyard/db';
 import { TestApp, startApp } from './support/app';
 import { SCRATCH_DOCKERFILE } from './support/git-repo';
 import { Scenario } from './support/scenario';
@@ -99,5 +101,57 @@ describe('dashboard in headless Chromium', () => {
     const bob = await logIn('bob');
     const refused = await bob.goto(`${t.url}/admin/queues`);
     expect(refused?.status()).toBe(403);
+  });
+
+  it("shows each stage's environment: its URL, hosts with their state, what runs, the deploy with its live log", async () => {
+    const admin = s.as('admin');
+    await request(t.url)
+      .put(`/api/v1/projects/${s.slug}/environments/test`)
+      .set(admin)
+      .send({ url: 'http://127.0.0.1:8101/' })
+      .expect(200);
+    for (const name of ['web-1', 'web-2']) {
+      await request(t.url)
+        .post(`/api/v1/projects/${s.slug}/environments/test/hosts`)
+        .set(admin)
+        .send({ name, kind: 'socket', address: 'unix:///var/run/docker.sock' })
+        .expect(201);
+    }
+    const env = await t.prisma.environment.findFirstOrThrow({
+      where: { project: { owner: s.owner }, stage: { name: 'test' } },
+    });
+    const [one, two] = await t.prisma.target.findMany({ where: { environmentId: env.id }, orderBy: { name: 'asc' } });
+    // What the drift check records after looking at the hosts.
+    const digest = `sha256:${'c'.repeat(64)}`;
+    const hosts = t.app.get(HostStatusRepository);
+    await hosts.record(one.id, { state: 'in_sync', runningDigest: digest, healthy: true, detail: null }, new Date());
+    await hosts.record(
+      two.id,
+      {
+        state: 'drifted',
+        runningDigest: digest,
+        healthy: true,
+        detail: 'web-2 has other variables than recorded (MODE)',
+      },
+      new Date(),
+    );
+    const deploy = await t.app
+      .get(DeployRepository)
+      .create({ environmentId: env.id, kind: 'deploy', repository: s.image, digest, status: 'running' });
+
+    const page = await logIn('alice');
+    await page.goto(`${t.url}/projects/${s.slug}`);
+    const test = page.locator('section[data-stage="test"] .environment');
+    await expect(test.locator('a.env-url').getAttribute('href')).resolves.toBe('http://127.0.0.1:8101/');
+    await expect(test.locator('li[data-host="web-1"] .state').textContent()).resolves.toBe('in sync');
+    await expect(test.locator('li[data-host="web-2"]').textContent()).resolves.toMatch(
+      /drifted\s+web-2 has other variables than recorded \(MODE\)/,
+    );
+    await expect(test.locator('code.running').textContent()).resolves.toBe('cccccccccccc');
+    await expect(test.locator('.deploying a').getAttribute('href')).resolves.toBe(
+      `/api/v1/deploys/${deploy.id}/logs?follow=1`,
+    );
+    // A stage without an environment shows none.
+    await expect(page.locator('section[data-stage="prod"] .environment').count()).resolves.toBe(0);
   });
 });

@@ -3,9 +3,11 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { AuditRepository, BuildRepository, ProjectRepository, PromotionRepository, User } from '@dockyard/db';
 import { DeliveryMetrics } from '@dockyard/events';
+import { EnvironmentsOverview } from '@dockyard/operations';
 import { AccessTokens, PromotionService, Requester, requireProject, scopesOfRole } from '@dockyard/pipeline';
 import { Sessions } from '../auth/sessions';
 import { doraChart } from './dora-chart';
+import { environmentPanel } from './environment-panel';
 import { Html, ago, html, layout, short } from './html';
 
 type Flash = { msg?: string; error?: string };
@@ -26,6 +28,7 @@ export class DashboardController {
     private readonly audit: AuditRepository,
     private readonly service: PromotionService,
     private readonly deliveryMetrics: DeliveryMetrics,
+    private readonly environments: EnvironmentsOverview,
   ) {}
 
   @Get('login')
@@ -94,11 +97,12 @@ export class DashboardController {
     const user = await this.userOr401(req, res);
     if (!user) return;
     const project = await requireProject(this.projects, `${owner}/${name}`);
-    const [stages, open, recentBuilds, dora] = await Promise.all([
+    const [stages, open, recentBuilds, dora, environments] = await Promise.all([
       this.promotions.stages(project.id),
       this.promotions.open(project.id),
       this.builds.list({ projectId: project.id, take: 10, skip: 0 }),
       this.deliveryMetrics.forProject(project.id),
+      this.environments.execute(owner, name),
     ]);
     const mayPromote = scopesOfRole(user.role).some((s) => s === 'promote' || s === 'admin');
     const base = `/projects/${owner}/${name}`;
@@ -163,7 +167,7 @@ export class DashboardController {
                   >
                 </p>`
               : html`<p class="muted">Empty</p>`
-          }${actions}${waiting}
+          }${environmentPanel(environments.find((e) => e.stage === stage.name))}${actions}${waiting}
         </section>`;
       }),
     );

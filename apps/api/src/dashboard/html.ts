@@ -39,7 +39,7 @@ main{padding:1.2rem;max-width:1200px;margin:auto}
 .stage{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:1rem}
 .stage h2{margin:0 0 .5rem;font-size:1.1rem;text-transform:uppercase;letter-spacing:.05em}
 code{font:13px ui-monospace,monospace;background:#eef1f4;padding:0 .25rem;border-radius:4px}
-.muted{color:#57606a}.waiting{border-top:1px dashed #d0d7de;margin-top:.7rem;padding-top:.7rem}
+.muted{color:#57606a}.hosts{padding-left:1rem}.host-in_sync .state{color:#1a7f37}.host-drifted .state{color:#9a6700}.host-down .state{color:#cf222e}.waiting{border-top:1px dashed #d0d7de;margin-top:.7rem;padding-top:.7rem}
 button{font:inherit;padding:.3rem .7rem;border-radius:6px;border:1px solid #1f6feb;background:#1f6feb;color:#fff;cursor:pointer}
 button.secondary{background:#fff;color:#1f6feb}button[disabled]{background:#d0d7de;border-color:#d0d7de;color:#57606a;cursor:not-allowed}
 .why{font-size:.85rem;color:#9a6700;margin:.2rem 0}
