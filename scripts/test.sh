@@ -25,7 +25,9 @@ echo "[test] build"
 node scripts/build.mjs
 echo "[test] jest"
 status=0
-npx jest --ci --json --outputFile="$DATA/jest-results.json" "$@" || status=$?
+# On 2 cores Jest runs every file in this one process; a handle some library keeps open after its
+# app closed (a timer, a socket) must not keep CI waiting after the last test: --forceExit.
+npx jest --ci --forceExit --json --outputFile="$DATA/jest-results.json" "$@" || status=$?
 # The plain closing line CI reads: how many tests ran, passed and failed.
 node -e '
   const r = require(process.argv[1]);
