@@ -37,6 +37,8 @@ export async function startApp(env: Record<string, string> = {}): Promise<TestAp
     GIT_CACHE_DIR: gitCache,
     GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET,
     RECONCILE_INTERVAL: '1s',
+    // Tests build from git repositories on this host's disk (file:// clone URLs).
+    GIT_ALLOW_FILE_URLS: 'true',
     ...env,
   });
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {

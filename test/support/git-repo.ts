@@ -24,8 +24,9 @@ export class GitRepo {
     copyFileSync(BUSYBOX, path.join(this.dir, 'busybox'));
   }
 
+  /** A file:// URL: Dockyard accepts those only with GIT_ALLOW_FILE_URLS=true, as startApp sets. */
   get cloneUrl(): string {
-    return this.dir;
+    return `file://${this.dir}`;
   }
 
   /** Write files (path → content) and commit them; returns the new commit's sha. */

@@ -64,6 +64,10 @@ export const envSchema = z.object({
 
   GIT_CACHE_DIR: z.string().default('.dockyard/git'),
   GIT_TOKEN: z.string().optional(),
+  /** The only host GIT_TOKEN is sent to (over https); default: GitHub's, or GITHUB_API_URL's host. */
+  GIT_TOKEN_HOST: z.string().optional(),
+  /** file:// clone URLs read this host's disk: for local development and tests only. */
+  GIT_ALLOW_FILE_URLS: flag.default(false),
 
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   BUILD_TIMEOUT: duration.default(30 * 60_000),
@@ -120,7 +124,7 @@ export interface AppConfig {
     autoRegister: boolean;
     buildTags: boolean;
   };
-  git: { cacheDir: string; token?: string };
+  git: { cacheDir: string; token?: string; tokenHost: string; allowFileUrls: boolean };
   worker: { concurrency: number; reconcileInterval: number };
   build: { timeout: number; memory: number; cpus: number; network: boolean };
   test: { timeout: number; memory: number; cpus: number; pids: number };
@@ -138,6 +142,12 @@ const SENSITIVE = new Set([
   'GIT_TOKEN',
   'REGISTRY_PASSWORD',
 ]);
+
+/** Where GitHub serves git for an API URL: github.com for api.github.com, else the API's own host. */
+function gitHost(apiUrl: string): string {
+  const host = new URL(apiUrl).hostname;
+  return host === 'api.github.com' ? 'github.com' : host;
+}
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -215,7 +225,12 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       autoRegister: e.WEBHOOK_AUTO_REGISTER,
       buildTags: e.WEBHOOK_BUILD_TAGS,
     },
-    git: { cacheDir: e.GIT_CACHE_DIR, token: e.GIT_TOKEN },
+    git: {
+      cacheDir: e.GIT_CACHE_DIR,
+      token: e.GIT_TOKEN,
+      tokenHost: e.GIT_TOKEN_HOST ?? gitHost(e.GITHUB_API_URL),
+      allowFileUrls: e.GIT_ALLOW_FILE_URLS,
+    },
     worker: { concurrency: e.WORKER_CONCURRENCY, reconcileInterval: e.RECONCILE_INTERVAL },
     build: { timeout: e.BUILD_TIMEOUT, memory: e.BUILD_MEMORY, cpus: e.BUILD_CPUS, network: e.BUILD_NETWORK },
     test: { timeout: e.TEST_TIMEOUT, memory: e.TEST_MEMORY, cpus: e.TEST_CPUS, pids: e.TEST_PIDS },

@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@dockyard/config';
+import { isSafeRef, redactUrl } from './clone-url';
 
 const run = promisify(execFile);
 
@@ -20,57 +21,62 @@ export class SourceUnavailableError extends Error {}
 export class GitSource {
   private readonly cacheDir: string;
   private readonly token?: string;
+  private readonly tokenHost: string;
+  private readonly allowFile: boolean;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.cacheDir = path.resolve(config.git.cacheDir);
     this.token = config.git.token;
+    this.tokenHost = config.git.tokenHost;
+    this.allowFile = config.git.allowFileUrls;
   }
 
-  /** Make sure `sha` is in the local mirror of cloneUrl; returns the mirror's path. */
-  async fetch(cloneUrl: string, sha: string): Promise<string> {
+  /**
+   * Fetch the project's remote into its own mirror (one per project) and make sure `sha` is on one
+   * of the remote's branches or tags now: a commit merely present in a mirror is never trusted.
+   * Returns the mirror's path.
+   */
+  async fetch(project: GitProject, sha: string): Promise<string> {
     if (!/^[0-9a-f]{40}$/.test(sha)) throw new SourceUnavailableError(`"${sha}" is not a full commit sha`);
-    const dir = path.join(this.cacheDir, mirrorName(cloneUrl));
+    const dir = await this.mirror(project);
     try {
-      await access(path.join(dir, 'HEAD'));
-    } catch {
-      await mkdir(dir, { recursive: true });
-      await this.git(dir, ['init', '--bare', '--quiet']);
-    }
-    if (await this.hasCommit(dir, sha)) return dir;
-    const auth = this.authArgs(cloneUrl);
-    try {
-      await this.git(dir, [
-        ...auth,
-        'fetch',
-        '--quiet',
-        '--no-tags',
-        '--prune',
-        cloneUrl,
-        '+refs/heads/*:refs/heads/*',
-      ]);
+      await this.git(
+        dir,
+        [
+          'fetch',
+          '--quiet',
+          '--no-tags',
+          '--prune',
+          '--',
+          project.cloneUrl,
+          '+refs/heads/*:refs/heads/*',
+          '+refs/tags/*:refs/tags/*',
+        ],
+        project.cloneUrl,
+      );
     } catch (err) {
-      throw new SourceUnavailableError(`git fetch from ${redact(cloneUrl)} failed: ${gitMessage(err)}`);
+      throw new SourceUnavailableError(`git fetch from ${redactUrl(project.cloneUrl)} failed: ${gitMessage(err)}`);
     }
-    if (await this.hasCommit(dir, sha)) return dir;
-    // Not on any branch any more (force-pushed away) or a server that only serves it by sha.
-    await this.git(dir, [...auth, 'fetch', '--quiet', '--no-tags', cloneUrl, sha]).catch(() => undefined);
-    if (await this.hasCommit(dir, sha)) return dir;
-    throw new SourceUnavailableError(`commit ${sha} is not in ${redact(cloneUrl)}`);
+    if (!(await this.hasCommit(dir, sha)) || !(await this.onSomeRef(dir, sha))) {
+      throw new SourceUnavailableError(`commit ${sha} is not on any branch or tag of ${redactUrl(project.cloneUrl)}`);
+    }
+    return dir;
+  }
+
+  /** The project's mirror holding `sha`, fetched only when it lacks it (for reading history, not for builds). */
+  async mirrorWith(project: GitProject, sha: string): Promise<string> {
+    const dir = await this.mirror(project);
+    return (await this.hasCommit(dir, sha)) ? dir : this.fetch(project, sha);
   }
 
   /** The commit a ref (refs/heads/x, refs/tags/v1) points at in the remote repository. */
   async resolveRef(cloneUrl: string, ref: string): Promise<string> {
+    if (!isSafeRef(ref)) throw new SourceUnavailableError(`"${ref}" is not a branch or tag name`);
     let stdout: string;
     try {
-      ({ stdout } = await this.git(this.cacheDir, [
-        ...this.authArgs(cloneUrl),
-        'ls-remote',
-        cloneUrl,
-        ref,
-        `${ref}^{}`,
-      ]));
+      ({ stdout } = await this.git(this.cacheDir, ['ls-remote', '--', cloneUrl, ref, `${ref}^{}`], cloneUrl));
     } catch (err) {
-      throw new SourceUnavailableError(`git ls-remote ${redact(cloneUrl)} failed: ${gitMessage(err)}`);
+      throw new SourceUnavailableError(`git ls-remote ${redactUrl(cloneUrl)} failed: ${gitMessage(err)}`);
     }
     const lines = stdout
       .trim()
@@ -79,7 +85,7 @@ export class GitSource {
       .map((l) => l.split('\t'));
     // For an annotated tag, the peeled line (^{}) names the commit.
     const found = lines.find(([, name]) => name === `${ref}^{}`) ?? lines.find(([, name]) => name === ref);
-    if (!found) throw new SourceUnavailableError(`${ref} does not exist in ${redact(cloneUrl)}`);
+    if (!found) throw new SourceUnavailableError(`${ref} does not exist in ${redactUrl(cloneUrl)}`);
     return found[0];
   }
 
@@ -94,8 +100,11 @@ export class GitSource {
       'log',
       '--format=%ae%x09%an%x09%ce%x09%cn',
       '--max-count=1000',
+      '--end-of-options',
       ...range,
-    ]).catch(() => this.git(mirror, ['log', '--format=%ae%x09%an%x09%ce%x09%cn', '--max-count=1000', to]));
+    ]).catch(() =>
+      this.git(mirror, ['log', '--format=%ae%x09%an%x09%ce%x09%cn', '--max-count=1000', '--end-of-options', to]),
+    );
     return [...new Set(stdout.split(/[\t\n]/).filter(Boolean))];
   }
 
@@ -127,6 +136,19 @@ export class GitSource {
     return child.stdout;
   }
 
+  /** The project's own bare mirror, keyed by its id: two projects never share one. */
+  private async mirror(project: GitProject): Promise<string> {
+    if (!/^[0-9a-f-]{36}$/.test(project.id)) throw new SourceUnavailableError(`"${project.id}" is not a project id`);
+    const dir = path.join(this.cacheDir, `${project.id}.git`);
+    try {
+      await access(path.join(dir, 'HEAD'));
+    } catch {
+      await mkdir(dir, { recursive: true });
+      await this.git(dir, ['init', '--bare', '--quiet']);
+    }
+    return dir;
+  }
+
   private async hasCommit(dir: string, sha: string): Promise<boolean> {
     return this.git(dir, ['cat-file', '-e', `${sha}^{commit}`]).then(
       () => true,
@@ -134,38 +156,70 @@ export class GitSource {
     );
   }
 
-  private authArgs(cloneUrl: string): string[] {
-    if (!this.token || !/^https?:/.test(cloneUrl)) return [];
-    const basic = Buffer.from(`x-access-token:${this.token}`).toString('base64');
-    return ['-c', `http.extraHeader=Authorization: Basic ${basic}`];
+  /** Whether a branch or tag just fetched from the remote contains the commit. */
+  private async onSomeRef(dir: string, sha: string): Promise<boolean> {
+    const { stdout } = await this.git(dir, [
+      'for-each-ref',
+      '--count=1',
+      `--contains=${sha}`,
+      'refs/heads',
+      'refs/tags',
+    ]);
+    return stdout.trim().length > 0;
   }
 
-  private async git(cwd: string, args: string[]) {
+  /**
+   * git, with no prompts, only the transports Dockyard allows, and GIT_TOKEN (as configuration in
+   * the environment, not on the command line) only for the configured host over https.
+   */
+  private async git(cwd: string, args: string[], remote?: string) {
     await mkdir(cwd, { recursive: true });
+    const config = remote ? tokenConfig(remote, this.token, this.tokenHost) : [];
     return await run('git', args, {
       cwd,
       maxBuffer: 64 * 1024 * 1024,
       timeout: 10 * 60_000,
-      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true' },
+      env: {
+        ...process.env,
+        GIT_TERMINAL_PROMPT: '0',
+        GIT_ASKPASS: 'true',
+        GIT_ALLOW_PROTOCOL: this.allowFile ? 'https:ssh:file' : 'https:ssh',
+        GIT_CONFIG_COUNT: String(config.length),
+        ...Object.fromEntries(
+          config.flatMap(([k, v], i) => [
+            [`GIT_CONFIG_KEY_${i}`, k],
+            [`GIT_CONFIG_VALUE_${i}`, v],
+          ]),
+        ),
+      },
     });
   }
 }
 
-function mirrorName(cloneUrl: string): string {
-  return (
-    redact(cloneUrl)
-      .replace(/^[a-z]+:\/\//, '')
-      .replace(/\.git$/, '')
-      .replace(/[^A-Za-z0-9._-]+/g, '_')
-      .slice(-120) + '.git'
-  );
+/** The project fields git needs: its id (its mirror) and where its code lives. */
+export interface GitProject {
+  id: string;
+  cloneUrl: string;
 }
 
-function redact(url: string): string {
-  return url.replace(/\/\/[^/@]*@/, '//');
+/** git configuration that sends the token: only to `host`, only over https, and never across a redirect. */
+export function tokenConfig(remote: string, token: string | undefined, host: string): [string, string][] {
+  if (!token) return [];
+  let url: URL;
+  try {
+    url = new URL(remote);
+  } catch {
+    return [];
+  }
+  if (url.protocol !== 'https:' || url.hostname.toLowerCase() !== host.toLowerCase()) return [];
+  const basic = Buffer.from(`x-access-token:${token}`).toString('base64');
+  return [
+    ['http.extraHeader', `Authorization: Basic ${basic}`],
+    ['http.followRedirects', 'false'],
+  ];
 }
 
 function gitMessage(err: unknown): string {
   const e = err as { stderr?: string; message?: string };
-  return (e.stderr || e.message || String(err)).trim().split('\n').slice(-2).join(' ');
+  return redactUrl((e.stderr || e.message || String(err)).trim().split('\n').slice(-2).join(' '));
 }

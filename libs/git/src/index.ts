@@ -1,1 +1,2 @@
 export * from './git-source';
+export * from './clone-url';

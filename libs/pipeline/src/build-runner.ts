@@ -5,7 +5,7 @@ import { APP_CONFIG, AppConfig } from '@dockyard/config';
 import { BuildRepository, BuildWithProject, ProjectRepository, ReleaseRepository } from '@dockyard/db';
 import { DockerEngine, ImageBuildError } from '@dockyard/docker';
 import { BuildEvents } from '@dockyard/events';
-import { GitSource, SourceUnavailableError } from '@dockyard/git';
+import { GitSource, SourceUnavailableError, redactUrl } from '@dockyard/git';
 import { Metrics } from '@dockyard/observability';
 import { RegistryClient } from '@dockyard/registry';
 import { BuildLogWriter } from './build-log';
@@ -101,8 +101,8 @@ export class BuildRunner {
     signal: AbortSignal,
   ): Promise<{ status: 'passed' | 'failed'; reason: string | null }> {
     const { project, sha } = build;
-    log.line('system', `fetching ${sha} from ${project.cloneUrl.replace(/\/\/[^/@]*@/, '//')}`);
-    const mirror = await this.git.fetch(project.cloneUrl, sha).catch((err) => {
+    log.line('system', `fetching ${sha} from ${redactUrl(project.cloneUrl)}`);
+    const mirror = await this.git.fetch(project, sha).catch((err) => {
       throw err instanceof SourceUnavailableError ? new BuildFailure(err.message) : err;
     });
 
@@ -123,7 +123,7 @@ export class BuildRunner {
         buildArgs: pipeline.build.args,
         labels: {
           'org.opencontainers.image.revision': sha,
-          'org.opencontainers.image.source': project.cloneUrl.replace(/\/\/[^/@]*@/, '//'),
+          'org.opencontainers.image.source': redactUrl(project.cloneUrl),
           'dev.dockyard.build': build.id,
         },
         limits: {

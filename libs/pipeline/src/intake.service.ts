@@ -6,6 +6,7 @@ import { Metrics } from '@dockyard/observability';
 import { JobQueue } from '@dockyard/queue';
 import { SignatureRejectedError } from './errors';
 import { PushEvent, decidePush, repositoryOf } from './push-event';
+import { RegisterProject } from './projects/register-project';
 import { StatusPublisher } from './status-publisher';
 
 const PROJECT_CACHE_MS = 5_000;
@@ -42,6 +43,7 @@ export class WebhookIntake {
     private readonly queue: JobQueue,
     private readonly statuses: StatusPublisher,
     private readonly metrics: Metrics,
+    private readonly register: RegisterProject,
   ) {}
 
   async receive(input: IncomingDelivery): Promise<IntakeResult> {
@@ -94,10 +96,17 @@ export class WebhookIntake {
       if (!this.config.github.autoRegister || !event.repository.clone_url) {
         return ignore(`repository ${repo.owner}/${repo.name} is not registered with Dockyard`);
       }
-      project = await this.projects
-        .create({ ...repo, cloneUrl: event.repository.clone_url, defaultBranch: event.repository.default_branch })
-        .catch(() => this.projects.find(repo.owner, repo.name));
-      if (!project) return ignore(`repository ${repo.owner}/${repo.name} could not be registered`);
+      let refused: string | null = null;
+      project = await this.register
+        .execute(
+          { ...repo, cloneUrl: event.repository.clone_url, defaultBranch: event.repository.default_branch },
+          { actor: decision.pusher ?? 'github', channel: 'webhook' },
+        )
+        .catch((err: Error) => {
+          refused = err.message;
+          return this.projects.find(repo.owner, repo.name);
+        });
+      if (!project) return ignore(`repository ${repo.owner}/${repo.name} could not be registered: ${refused}`);
       this.logger.log(`registered ${repo.owner}/${repo.name} from its first push`);
     }
 

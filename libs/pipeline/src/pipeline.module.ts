@@ -10,7 +10,7 @@ import { StatusPublisher } from './status-publisher';
 import { TestSuite } from './test-suite';
 import { Clock } from './clock';
 import { PromotionService } from './promotion/promotion.service';
-import { ChangeProjectSettings } from './projects';
+import { ChangeProjectSettings, RegisterProject } from './projects';
 
 /** The pipeline's use cases, shared by the api (intake, commands) and the worker (runner, statuses). */
 @Module({
@@ -28,9 +28,11 @@ import { ChangeProjectSettings } from './projects';
     Clock,
     PromotionService,
     ChangeProjectSettings,
+    RegisterProject,
   ],
   exports: [
     ChangeProjectSettings,
+    RegisterProject,
     AccessTokens,
     Clock,
     PromotionService,

@@ -5,6 +5,7 @@ import { AuditRepository, BuildRepository, ProjectRepository, PromotionRepositor
 import { DeliveryMetrics } from '@dockyard/events';
 import { EnvironmentsOverview } from '@dockyard/operations';
 import { AccessTokens, PromotionService, Requester, requireProject, scopesOfRole } from '@dockyard/pipeline';
+import { redactUrl } from '@dockyard/git';
 import { Sessions } from '../auth/sessions';
 import { doraChart } from './dora-chart';
 import { environmentPanel } from './environment-panel';
@@ -77,7 +78,7 @@ export class DashboardController {
           ${
             projects.length
               ? html`<ul>
-                  ${projects.map((p) => html`<li><a href="/projects/${p.owner}/${p.name}">${p.owner}/${p.name}</a> <span class="muted">${p.cloneUrl}</span></li>`)}
+                  ${projects.map((p) => html`<li><a href="/projects/${p.owner}/${p.name}">${p.owner}/${p.name}</a> <span class="muted">${redactUrl(p.cloneUrl)}</span></li>`)}
                 </ul>`
               : html`<p class="muted">No project yet: register one with <code>POST /api/v1/projects</code>.</p>`
           }`,

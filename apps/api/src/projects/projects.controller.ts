@@ -2,7 +2,15 @@ import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/com
 import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsBoolean, IsOptional, IsString, Matches, MinLength } from 'class-validator';
 import { ProjectRepository } from '@dockyard/db';
-import { Actor, BuildCommands, ChangeProjectSettings, pipelineJsonSchema } from '@dockyard/pipeline';
+import { redactUrl } from '@dockyard/git';
+import {
+  Actor,
+  BuildCommands,
+  ChangeProjectSettings,
+  RegisterProject,
+  actorOf,
+  pipelineJsonSchema,
+} from '@dockyard/pipeline';
 import { requesterOf } from '../promotions/requester';
 import { CurrentActor, RequireScope } from '../auth/auth.guard';
 import { TriggerBuildBody } from '../builds/builds.dto';
@@ -18,10 +26,11 @@ export class RegisterProjectBody {
   @Matches(NAME, { message: 'name must be a GitHub repository name' })
   name!: string;
 
-  @ApiProperty({ example: 'https://github.com/acme/web.git' })
-  @Matches(/^(https?:\/\/|file:\/\/|ssh:\/\/|git@|\/)/, {
-    message: 'cloneUrl must be an http(s), ssh, file URL or an absolute path',
+  @ApiProperty({
+    example: 'https://github.com/acme/web.git',
+    description: 'https://, ssh:// or git@host:path (file:// only with GIT_ALLOW_FILE_URLS)',
   })
+  @IsString()
   cloneUrl!: string;
 
   @ApiPropertyOptional({ example: 'main' })
@@ -56,17 +65,18 @@ export class ProjectsController {
     private readonly projects: ProjectRepository,
     private readonly commands: BuildCommands,
     private readonly changeSettings: ChangeProjectSettings,
+    private readonly registerProject: RegisterProject,
   ) {}
 
   @Post('projects')
   @RequireScope('admin')
   @ApiOperation({ summary: 'Register a git repository' })
-  async register(@Body() body: RegisterProjectBody) {
-    const project = await this.projects.create(body);
+  async register(@Body() body: RegisterProjectBody, @CurrentActor() actor: Actor) {
+    const project = await this.registerProject.execute(body, actorOf(actor));
     return {
       id: project.id,
       project: `${project.owner}/${project.name}`,
-      cloneUrl: project.cloneUrl,
+      cloneUrl: redactUrl(project.cloneUrl),
       defaultBranch: project.defaultBranch,
     };
   }
@@ -77,7 +87,7 @@ export class ProjectsController {
     return (await this.projects.list()).map((p) => ({
       id: p.id,
       project: `${p.owner}/${p.name}`,
-      cloneUrl: p.cloneUrl,
+      cloneUrl: redactUrl(p.cloneUrl),
       defaultBranch: p.defaultBranch,
     }));
   }

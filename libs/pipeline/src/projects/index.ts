@@ -1,2 +1,3 @@
 export * from './require-project';
 export * from './change-project-settings';
+export * from './register-project';

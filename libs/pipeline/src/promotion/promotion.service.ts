@@ -482,7 +482,7 @@ export class PromotionService {
     const currentBuild = current ? await this.promotions.buildOfImage(current.imageId) : null;
     const people = [build.pusher].filter((x): x is string => !!x);
     try {
-      const mirror = await this.git.fetch(p.project.cloneUrl, build.sha);
+      const mirror = await this.git.mirrorWith(p.project, build.sha);
       people.push(...(await this.git.contributors(mirror, currentBuild?.sha ?? null, build.sha)));
     } catch (err) {
       this.logger.warn(`contributors of ${p.id}: ${(err as Error).message}`);
