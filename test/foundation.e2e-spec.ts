@@ -102,6 +102,7 @@ describe('worker shutdown', () => {
           QUEUE_PREFIX: prefix,
           LOG_LEVEL: 'error',
           GIT_CACHE_DIR: `/tmp/${prefix}-git`,
+          GIT_ALLOW_FILE_URLS: 'true',
         },
         stdio: 'ignore',
       });

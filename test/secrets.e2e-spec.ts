@@ -40,7 +40,7 @@ describe('secrets (real Postgres, the built app logging at trace level)', () => 
     app.stderr!.on('data', (d) => (logs += d));
     url = `http://127.0.0.1:${port}`;
     await eventually(async () => (await fetch(`${url}/readyz`).catch(() => null))?.status === 200, 60_000, 'ready');
-    await registerProject(url, admin, owner, 'web', '/nonexistent/web.git');
+    await registerProject(url, admin, owner, 'web', 'https://git.example.com/acme/web.git');
   });
 
   afterAll(async () => {
@@ -140,7 +140,7 @@ describe('secrets (real Postgres, the built app logging at trace level)', () => 
     const bare = await startApp({ SECRETS_KEY: '' });
     try {
       const token = await bare.token(['admin'], 'root');
-      await registerProject(bare.url, token, owner, 'web', '/nonexistent/web.git');
+      await registerProject(bare.url, token, owner, 'web', 'https://git.example.com/acme/web.git');
       const res = await request(bare.url)
         .put(`/api/v1/projects/${owner}/web/secrets/NPM_TOKEN`)
         .set({ Authorization: `Bearer ${token}` })
