@@ -1,11 +1,9 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { PrismaPg } from '@prisma/adapter-pg';
 import request from 'supertest';
-import { parse } from 'yaml';
 import { PrismaClient } from '@dockyard/db';
 import { redisOptions } from '@dockyard/queue';
 import { startApp, eventually } from './support/app';
@@ -174,22 +172,5 @@ describe('shutdown while Redis is away', () => {
       redis.kill('SIGKILL');
       await db.drop();
     }
-  });
-});
-
-describe('docker-compose.yml', () => {
-  it('describes the api, worker and services, the worker on the host Docker socket', () => {
-    const compose = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'), { merge: true });
-    expect(Object.keys(compose.services).sort()).toEqual(['api', 'postgres', 'redis', 'registry', 'worker']);
-    expect(compose.services.worker.volumes).toContain('/var/run/docker.sock:/var/run/docker.sock');
-    expect(compose.services.worker.environment.DATABASE_URL).toMatch(/^postgresql:\/\/.*@postgres:5432\//);
-    expect(compose.services.redis.command).toEqual([
-      'redis-server',
-      '--appendonly',
-      'yes',
-      '--maxmemory-policy',
-      'noeviction',
-    ]);
-    for (const name of ['api', 'worker']) expect(compose.services[name].depends_on).toHaveProperty('postgres');
   });
 });
