@@ -7,8 +7,9 @@ cd "$ROOT"
 DATA=${DOCKYARD_DATA_DIR:-$ROOT/.dockyard}
 bash scripts/setup.sh
 # Test images are FROM scratch with a static busybox (nothing is ever pulled); the dashboard is
-# tested in Debian's Chromium; docker-compose.yml is validated by Debian's docker-compose.
-for pkg in busybox-static chromium openssh-server openssl docker-compose; do
+# tested in Debian's Chromium; docker-compose.yml is validated by Debian's docker-compose; environments'
+# proxies are built from Debian's caddy.
+for pkg in busybox-static caddy chromium openssh-server openssl docker-compose; do
   if ! dpkg -s "$pkg" >/dev/null 2>&1; then
     echo "[test] installing $pkg"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null 2>&1 ||

@@ -8,6 +8,14 @@ DATA=${DOCKYARD_DATA_DIR:-$ROOT/.dockyard}
 bash scripts/setup.sh
 set -a; . "$DATA/services.env"; set +a
 export GIT_CACHE_DIR=${GIT_CACHE_DIR:-$DATA/git}
+# Each stage of a project runs on this machine's engine at 127.0.0.1:<port from 8100>, behind a
+# Caddy proxy built from Debian's caddy (nothing is pulled).
+export LOCAL_ENVIRONMENTS=${LOCAL_ENVIRONMENTS:-true}
+if [ "$LOCAL_ENVIRONMENTS" = true ] && [ -z "${DEPLOY_PROXY_IMAGE:-}" ] && ! [ -x /usr/bin/caddy ]; then
+  echo "[up] installing caddy (the environments' reverse proxy)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends caddy >/dev/null 2>&1 ||
+    { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends caddy >/dev/null; }
+fi
 node scripts/build.mjs
 
 if [ -f "$DATA/app.pid" ] && kill -0 "$(cat "$DATA/app.pid")" 2>/dev/null; then

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
+import { EnvironmentsModule } from '@dockyard/environments';
 import { EventsModule } from '@dockyard/events';
 import { PipelineModule } from '@dockyard/pipeline';
 import { OperationsModule } from '@dockyard/operations';
@@ -26,7 +27,13 @@ import { WebhooksController } from './webhooks/webhooks.controller';
 
 /** The HTTP side: webhooks, the REST API, health and metrics. */
 @Module({
-  imports: [TerminusModule.forRoot({ logger: false }), PipelineModule, OperationsModule, EventsModule],
+  imports: [
+    TerminusModule.forRoot({ logger: false }),
+    PipelineModule,
+    OperationsModule,
+    EventsModule,
+    EnvironmentsModule,
+  ],
   controllers: [
     HealthController,
     MetricsController,

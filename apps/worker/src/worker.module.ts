@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { EnvironmentsModule } from '@dockyard/environments';
 import { EventsModule } from '@dockyard/events';
 import { OperationsModule } from '@dockyard/operations';
 import { PipelineModule, Reconciler } from '@dockyard/pipeline';
@@ -12,7 +13,7 @@ const processors = [BuildsProcessor, StatusesProcessor, PromotionsProcessor, Hoo
 
 /** The queue side: thin processors that hand each job to its use case, and the reconciler. */
 @Module({
-  imports: [PipelineModule, EventsModule, OperationsModule],
+  imports: [PipelineModule, EventsModule, OperationsModule, EnvironmentsModule],
   providers: [
     ...processors,
     Reconciler,

@@ -94,6 +94,11 @@ export const envSchema = z.object({
       return z.NEVER;
     })
     .optional(),
+  /** The reverse proxy image each environment runs per host; default: built on the host from this machine's Caddy. */
+  DEPLOY_PROXY_IMAGE: z.string().min(1).optional(),
+  /** A new project gets an environment per stage on DOCKER_HOST, each on its own 127.0.0.1 port from this base. */
+  LOCAL_ENVIRONMENTS: flag.default(false),
+  LOCAL_ENVIRONMENT_PORT: z.coerce.number().int().min(1024).max(65000).default(8100),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -130,6 +135,7 @@ export interface AppConfig {
   test: { timeout: number; memory: number; cpus: number; pids: number };
   /** The key stored secrets are encrypted with; unset, storing or reading a secret says so. */
   secrets: { key?: Buffer };
+  deploy: { proxyImage?: string; localEnvironments: boolean; localPortBase: number };
 }
 
 /** Variables whose values a config error must not repeat (it ends up in logs). */
@@ -235,6 +241,11 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
     build: { timeout: e.BUILD_TIMEOUT, memory: e.BUILD_MEMORY, cpus: e.BUILD_CPUS, network: e.BUILD_NETWORK },
     test: { timeout: e.TEST_TIMEOUT, memory: e.TEST_MEMORY, cpus: e.TEST_CPUS, pids: e.TEST_PIDS },
     secrets: { key: e.SECRETS_KEY },
+    deploy: {
+      proxyImage: e.DEPLOY_PROXY_IMAGE,
+      localEnvironments: e.LOCAL_ENVIRONMENTS,
+      localPortBase: e.LOCAL_ENVIRONMENT_PORT,
+    },
   };
 }
 

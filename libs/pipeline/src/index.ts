@@ -15,3 +15,4 @@ export * from './promotion/policy';
 export * from './promotion/promotion.service';
 export * from './projects';
 export * from './passwords';
+export * from './stage-deployer';

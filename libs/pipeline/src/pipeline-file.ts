@@ -36,6 +36,41 @@ const repositoryName = z
   .string()
   .regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/, 'a registry repository name');
 
+/** A suite run on a target after a deploy, against the running service (SERVICE_URL). */
+const verifySchema = z.strictObject({
+  name,
+  run: z.string().min(1),
+  /** A test image to run it in (a full reference); default: the deployed digest itself. */
+  image: z.string().min(1).optional(),
+  timeout: duration.optional(),
+});
+
+/** How the image runs as a service in an environment. */
+const serviceSchema = z.strictObject({
+  port: z.number().int().min(1).max(65535),
+  /** Run instead of the image's own command (through /bin/sh -c). */
+  command: z.string().min(1).optional(),
+  /** Names of variables each environment must set before the service may be deployed there. */
+  env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name')).optional(),
+  health: z
+    .strictObject({
+      /** GET this path inside the container (wget or curl in the image); default "/". */
+      http: z.string().startsWith('/').optional(),
+      /** Or run this command in the container (through /bin/sh -c); exit 0 is healthy. */
+      command: z.string().min(1).optional(),
+      interval: duration.optional(),
+      timeout: duration.optional(),
+      startPeriod: duration.optional(),
+      retries: z.number().int().min(1).max(100).optional(),
+    })
+    .refine((h) => !(h.http && h.command), 'health: give http or command, not both')
+    .optional(),
+  /** How long a stopped container gets between SIGTERM and SIGKILL. */
+  stopGracePeriod: duration.optional(),
+  /** How long the old containers keep serving requests already sent to them after the switch. */
+  drain: duration.optional(),
+});
+
 const stageSchema = z.strictObject({
   name,
   /** Where the stage's tag lives, when not in the image's own repository (blobs are mounted, not copied). */
@@ -44,6 +79,8 @@ const stageSchema = z.strictObject({
   approvals: z.number().int().min(0).max(10).default(0),
   approvers: z.array(z.string()).optional(),
   test: z.array(testSchema).optional(),
+  /** Suites run after a deploy to the stage's environment; a failure rolls the environment back. */
+  verify: z.array(verifySchema).optional(),
   separationOfDuties: z.boolean().optional(),
   freeze: z
     .array(
@@ -62,6 +99,7 @@ export const pipelineSchema = z.strictObject({
     })
     .default({ dockerfile: 'Dockerfile', context: '.', args: {} }),
   test: z.array(testSchema).default([]),
+  service: serviceSchema.optional(),
   stages: z
     .array(stageSchema)
     .min(1)
@@ -72,12 +110,16 @@ export const pipelineSchema = z.strictObject({
 export type PipelineFile = z.infer<typeof pipelineSchema>;
 export type PipelineTest = z.infer<typeof testSchema>;
 export type PipelineStage = z.infer<typeof stageSchema>;
+export type PipelineService = z.infer<typeof serviceSchema>;
+export type PipelineVerify = z.infer<typeof verifySchema>;
 
 export interface PipelineConfig {
   image: string;
   build: { dockerfile: string; context: string; args: Record<string, string> };
   test: PipelineTest[];
   stages: PipelineStage[];
+  /** How the image runs in an environment; null: defaults (port 8080, health GET /). */
+  service?: PipelineService | null;
   /** False when the repository has no .dockyard.yml and the defaults were used. */
   fromFile: boolean;
 }
@@ -139,6 +181,7 @@ export function parsePipelineFile(text: string | null, repositoryName: string): 
     build: file.build,
     test: file.test,
     stages: file.stages ?? DEFAULT_STAGES,
+    service: file.service ?? null,
     fromFile: true,
   };
 }

@@ -3,7 +3,11 @@ import { PrismaService } from '../prisma.service';
 import type { Environment, Prisma, Stage, Target } from '../generated/client';
 import { isUniqueViolation } from './errors';
 
-export type EnvironmentWithTargets = Environment & { stage: Stage; targets: Target[] };
+export type EnvironmentWithTargets = Environment & {
+  stage: Stage;
+  targets: Target[];
+  project: { owner: string; name: string };
+};
 
 export interface EnvironmentSettings {
   url?: string | null;
@@ -29,6 +33,7 @@ export class TargetExistsError extends Error {}
 
 const withTargets = {
   stage: true,
+  project: { select: { owner: true, name: true } },
   targets: { orderBy: [{ position: 'asc' }, { name: 'asc' }] },
 } satisfies Prisma.EnvironmentInclude;
 
@@ -59,11 +64,8 @@ export class EnvironmentRepository {
   }
 
   /** Every environment with at least one target (what the drift reconciler walks). */
-  listWithTargets(): Promise<(EnvironmentWithTargets & { project: { owner: string; name: string } })[]> {
-    return this.prisma.environment.findMany({
-      where: { targets: { some: {} } },
-      include: { ...withTargets, project: { select: { owner: true, name: true } } },
-    });
+  listWithTargets(): Promise<EnvironmentWithTargets[]> {
+    return this.prisma.environment.findMany({ where: { targets: { some: {} } }, include: withTargets });
   }
 
   /** Create the stage's environment or change its settings. */
