@@ -58,6 +58,32 @@ describe('parsePipelineFile', () => {
 
   it('publishes a JSON Schema', () => {
     const schema = pipelineJsonSchema() as { properties: Record<string, unknown> };
-    expect(Object.keys(schema.properties)).toEqual(['image', 'build', 'test', 'stages']);
+    expect(Object.keys(schema.properties)).toEqual(['image', 'build', 'test', 'service', 'stages']);
+  });
+
+  it('reads the service block and the verify suites of a stage', () => {
+    const config = parsePipelineFile(
+      [
+        'service:',
+        '  port: 8080',
+        '  env: [DATABASE_URL]',
+        '  health: { http: /healthz, interval: 2s, startPeriod: 5s }',
+        '  stopGracePeriod: 20s',
+        'stages:',
+        '  - name: test',
+        '    verify: [{ name: smoke, run: "wget -q -O - $SERVICE_URL" }]',
+      ].join('\n'),
+      'web',
+    );
+    expect(config.service).toEqual({
+      port: 8080,
+      env: ['DATABASE_URL'],
+      health: { http: '/healthz', interval: 2000, startPeriod: 5000 },
+      stopGracePeriod: 20_000,
+    });
+    expect(config.stages[0].verify).toEqual([{ name: 'smoke', run: 'wget -q -O - $SERVICE_URL' }]);
+    expect(() => parsePipelineFile('service: { port: 80, health: { http: /, command: "true" } }', 'web')).toThrow(
+      /give http or command, not both/,
+    );
   });
 });
