@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Build, BuildStatus } from '@dockyard/db';
-import { BuildRepository, FINAL_STATUSES, ProjectRepository } from '@dockyard/db';
+import { AuditRepository, BuildRepository, FINAL_STATUSES, ProjectRepository } from '@dockyard/db';
+import { Actor, actorOf } from './access';
 import { GitSource, SourceUnavailableError } from '@dockyard/git';
 import { ConflictError, InvalidRequestError, NotFoundError } from './errors';
 import { WebhookIntake } from './intake.service';
@@ -13,10 +14,11 @@ export class BuildCommands {
     private readonly projects: ProjectRepository,
     private readonly git: GitSource,
     private readonly intake: WebhookIntake,
+    private readonly audit: AuditRepository,
   ) {}
 
   /** Build a branch, tag or commit of a registered project, as a push would. */
-  async trigger(owner: string, name: string, target: { ref?: string; sha?: string }, by: string): Promise<Build> {
+  async trigger(owner: string, name: string, target: { ref?: string; sha?: string }, by: Actor): Promise<Build> {
     const project = await this.projects.find(owner, name);
     if (!project) throw new NotFoundError(`project ${owner}/${name} is not registered`);
     if (!target.ref && !target.sha) throw new InvalidRequestError('give a ref (branch or tag) or a sha');
@@ -39,9 +41,11 @@ export class BuildCommands {
       ref,
       branch,
       sha,
-      pusher: by,
+      pusher: by.user.login,
       message: null,
+      channel: by.channel,
     });
+    await this.requested(build, by);
     await this.intake.enqueue(build.id);
     return build;
   }
@@ -58,7 +62,7 @@ export class BuildCommands {
   }
 
   /** A new build of the same commit; the old one keeps its record. */
-  async retry(id: string, by: string): Promise<Build> {
+  async retry(id: string, by: Actor): Promise<Build> {
     const old = await this.builds.find(id);
     if (!old) throw new NotFoundError(`build ${id} does not exist`);
     if (!FINAL_STATUSES.includes(old.status)) throw new ConflictError(`build ${id} is still ${old.status}`);
@@ -68,11 +72,24 @@ export class BuildCommands {
       ref: old.ref,
       branch: old.branch,
       sha: old.sha,
-      pusher: by,
+      pusher: by.user.login,
       message: old.message,
       retryOfId: old.id,
+      channel: by.channel,
     });
+    await this.requested(build, by);
     await this.intake.enqueue(build.id);
     return build;
+  }
+
+  /** A person asked for a build (not a push): who, through which channel, of what. */
+  private async requested(build: Build, by: Actor): Promise<void> {
+    await this.audit.record({
+      ...actorOf(by),
+      action: build.retryOfId ? 'build.retried' : 'build.requested',
+      projectId: build.projectId,
+      subject: build.id,
+      detail: { ref: build.ref, sha: build.sha, retryOf: build.retryOfId },
+    });
   }
 }

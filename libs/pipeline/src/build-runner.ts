@@ -178,7 +178,7 @@ export class BuildRunner {
       pipeline.stages.map((s) => s.name),
     );
     if (first.auto) {
-      await this.promotions.enterFirstStage(build.id, image, stages[0].id, first.name, build.pusher);
+      await this.promotions.enterFirstStage(build.id, image, stages[0].id, first.name, build.pusher, build.channel);
       log.line('system', `${pipeline.image}:${first.name} is now ${digest}`);
       await this.promotions.promoteNextIfAuto(project, digest, first.name, pipeline);
     } else {

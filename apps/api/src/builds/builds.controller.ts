@@ -92,7 +92,7 @@ export class BuildsController {
   @RequireScope('build')
   @ApiOperation({ summary: 'Build the same commit again, as a new build' })
   async retry(@Param('id', ParseUUIDPipe) id: string, @CurrentActor() actor: Actor) {
-    const build = await this.commands.retry(id, actor.user.login);
+    const build = await this.commands.retry(id, actor);
     return { id: build.id, status: build.status, retryOf: id };
   }
 }

@@ -115,7 +115,7 @@ export class ProjectsController {
     @Body() body: TriggerBuildBody,
     @CurrentActor() actor: Actor,
   ) {
-    const build = await this.commands.trigger(owner, name, body, actor.user.login);
+    const build = await this.commands.trigger(owner, name, body, actor);
     return { buildId: build.id, status: build.status, sha: build.sha };
   }
 

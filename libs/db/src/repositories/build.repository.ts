@@ -1,6 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../prisma.service';
-import type { Build, BuildStatus, BuildTrigger, Prisma, Project, TestRun, TestRunStatus } from '../generated/client';
+import type {
+  Build,
+  BuildStatus,
+  BuildTrigger,
+  Channel,
+  Prisma,
+  Project,
+  TestRun,
+  TestRunStatus,
+} from '../generated/client';
 import { supersedeOlder } from './delivery.repository';
 
 export interface TestRunUpdate {
@@ -66,6 +75,7 @@ export class BuildRepository {
     pusher: string | null;
     message: string | null;
     retryOfId?: string;
+    channel?: Channel;
   }): Promise<{ build: Build; superseded: string[] }> {
     return this.prisma.$transaction(async (tx) => {
       const build = await tx.build.create({ data });

@@ -72,8 +72,11 @@ export class DeliveryRepository {
 
   /**
    * The webhook hot path in one statement (one round trip, atomic): the delivery, its build, and
-   * the branch's older unfinished builds marked superseded. Hand-written SQL because an interactive
-   * transaction costs five round trips and holds a pooled connection throughout (bench/webhook-ingest).
+   * the branch's older unfinished builds marked superseded. A push of a (project, ref, sha) that
+   * already has a build is a duplicate, whatever its delivery id (a replayed, re-signed body must not
+   * rebuild an old commit into dev): the unique "pushKey" makes that hold under concurrency too.
+   * Hand-written SQL because an interactive transaction costs five round trips and holds a pooled
+   * connection throughout (bench/webhook-ingest).
    */
   private async recordWithBuild(
     d: {
@@ -88,17 +91,24 @@ export class DeliveryRepository {
   ): Promise<RecordedDelivery> {
     const deliveryRowId = randomUUID();
     const buildId = randomUUID();
-    const rows = await this.prisma.$queryRaw<{ superseded: string[] }[]>(Prisma.sql`
-      WITH delivery AS (
+    const pushKey = `${b.projectId}:${b.ref}:${b.sha}`;
+    const already = `${b.ref} at ${b.sha.slice(0, 12)} already has a build; ask for a retry to build it again`;
+    const rows = await this.prisma.$queryRaw<{ built: string | null; earlier: string | null; superseded: string[] }[]>(
+      Prisma.sql`
+      WITH earlier AS (
+        SELECT "id" FROM "Build" WHERE "pushKey" = ${pushKey} LIMIT 1
+      ), delivery AS (
         INSERT INTO "WebhookDelivery" ("id", "deliveryId", "event", "signature", "outcome", "reason", "projectId", "payload")
-        VALUES (${deliveryRowId}, ${d.deliveryId}, ${d.event}, ${d.signature}, ${d.outcome}::"DeliveryOutcome", ${d.reason},
-                ${b.projectId}, ${JSON.stringify(d.payload)}::jsonb)
+        SELECT ${deliveryRowId}, ${d.deliveryId}, ${d.event}, ${d.signature},
+               CASE WHEN EXISTS (SELECT 1 FROM earlier) THEN 'duplicate'::"DeliveryOutcome" ELSE ${d.outcome}::"DeliveryOutcome" END,
+               CASE WHEN EXISTS (SELECT 1 FROM earlier) THEN ${already} ELSE ${d.reason} END,
+               ${b.projectId}, ${JSON.stringify(d.payload)}::jsonb
         RETURNING "id"
       ), build AS (
-        INSERT INTO "Build" ("id", "projectId", "deliveryId", "trigger", "ref", "branch", "sha", "pusher", "message", "committedAt")
-        SELECT ${buildId}, ${b.projectId}, delivery."id", 'push'::"BuildTrigger", ${b.ref}, ${b.branch}, ${b.sha}, ${b.pusher}, ${b.message},
-               ${b.committedAt?.toISOString() ?? null}::timestamptz AT TIME ZONE 'UTC'
-        FROM delivery
+        INSERT INTO "Build" ("id", "projectId", "deliveryId", "trigger", "ref", "branch", "sha", "pusher", "message", "pushKey")
+        SELECT ${buildId}, ${b.projectId}, delivery."id", 'push'::"BuildTrigger", ${b.ref}, ${b.branch}, ${b.sha}, ${b.pusher}, ${b.message}, ${pushKey}
+        FROM delivery WHERE NOT EXISTS (SELECT 1 FROM earlier)
+        ON CONFLICT ("pushKey") DO NOTHING
         RETURNING "id"
       ), superseded AS (
         UPDATE "Build" SET "status" = 'superseded'::"BuildStatus", "supersededBy" = ${buildId},
@@ -108,8 +118,21 @@ export class DeliveryRepository {
           AND EXISTS (SELECT 1 FROM build)
         RETURNING "id"
       )
-      SELECT coalesce(array_agg(superseded."id"), '{}') AS superseded FROM superseded`);
-    return { duplicate: false, deliveryRowId, buildId, superseded: rows[0]?.superseded ?? [] };
+      SELECT (SELECT "id" FROM build) AS built, (SELECT "id" FROM earlier) AS earlier,
+             coalesce((SELECT array_agg(superseded."id") FROM superseded), '{}') AS superseded`,
+    );
+    const row = rows[0];
+    if (row?.built) return { duplicate: false, deliveryRowId, buildId, superseded: row.superseded };
+    // Another delivery of the same push won the race between the read and the insert above.
+    let earlier = row?.earlier ?? null;
+    if (!earlier) {
+      earlier = (await this.prisma.build.findUnique({ where: { pushKey }, select: { id: true } }))?.id ?? null;
+      await this.prisma.webhookDelivery.update({
+        where: { id: deliveryRowId },
+        data: { outcome: 'duplicate', reason: already },
+      });
+    }
+    return { duplicate: true, buildId: earlier, outcome: 'duplicate', reason: already };
   }
 }
 

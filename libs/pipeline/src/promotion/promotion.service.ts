@@ -289,13 +289,14 @@ export class PromotionService {
     stageId: string,
     stageName: string,
     by: string | null,
+    channel: Channel = 'webhook',
   ): Promise<void> {
     await this.promotions.withStageLock(stageId, async (tx) => {
       await tx.release.create({ data: { stageId, imageId: image.id, digest: image.digest, buildId, byLogin: by } });
       await this.audit.record(
         {
           actor: by ?? 'system',
-          channel: 'webhook',
+          channel,
           action: 'stage.entered',
           projectId: image.projectId,
           subject: image.digest,
