@@ -11,6 +11,7 @@ import { TestSuite } from './test-suite';
 import { Clock } from './clock';
 import { PromotionService } from './promotion/promotion.service';
 import { ChangeProjectSettings, RegisterProject } from './projects';
+import { WaitingNotice } from './promotion/waiting-notice';
 
 /** The pipeline's use cases, shared by the api (intake, commands) and the worker (runner, statuses). */
 @Module({
@@ -27,6 +28,7 @@ import { ChangeProjectSettings, RegisterProject } from './projects';
     TestSuite,
     Clock,
     PromotionService,
+    WaitingNotice,
     ChangeProjectSettings,
     RegisterProject,
   ],

@@ -29,6 +29,14 @@ export class AccessRepository {
     return this.prisma.user.findUnique({ where: { id } });
   }
 
+  /** Active users whose role may approve (policy decides who of them may approve a given promotion). */
+  approvers(): Promise<User[]> {
+    return this.prisma.user.findMany({
+      where: { role: { in: ['approver', 'admin'] }, disabledAt: null },
+      orderBy: { login: 'asc' },
+    });
+  }
+
   findUser(login: string): Promise<User | null> {
     return this.prisma.user.findUnique({ where: { login } });
   }

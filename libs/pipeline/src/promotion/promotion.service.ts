@@ -13,6 +13,7 @@ import {
   Release,
   User,
 } from '@dockyard/db';
+import { PromotionEvents } from '@dockyard/events';
 import { GitSource } from '@dockyard/git';
 import { JobQueue } from '@dockyard/queue';
 import { RegistryClient } from '@dockyard/registry';
@@ -22,6 +23,7 @@ import { DEFAULT_STAGES, PipelineConfig } from '../pipeline-file';
 import { requireProject } from '../projects';
 import { TestSuite } from '../test-suite';
 import { StagePolicy, approvalRefusal, frozenUntil, identityOf, stagePolicy } from './policy';
+import { WaitingNotice } from './waiting-notice';
 
 /** Who asks: the person policy is checked against, and how they reached Dockyard. */
 export interface Requester {
@@ -60,6 +62,8 @@ export class PromotionService {
     private readonly queue: JobQueue,
     private readonly tests: TestSuite,
     private readonly clock: Clock,
+    private readonly promotionEvents: PromotionEvents,
+    private readonly notice: WaitingNotice,
   ) {}
 
   /** Ask for a digest (or a build's image) to enter a stage. Idempotent by a caller-given id. */
@@ -220,8 +224,12 @@ export class PromotionService {
     let p = typeof id === 'string' ? await this.get(id) : id;
     if (FINAL.includes(p.status)) return p;
     const policy = await this.policyFor(p);
-    const waitReason = async (reason: string) => {
-      if (p.reason !== reason) await this.promotions.update(p.id, { status: 'waiting', reason });
+    const waitReason = async (reason: string, on: 'approval' | 'freeze') => {
+      if (p.reason !== reason) {
+        await this.promotions.update(p.id, { status: 'waiting', reason });
+        const waiting = { for: on, waitingFor: reason, approvalsNeeded: policy.approvals };
+        await this.notice.publish(p, waiting, (user) => this.refusalFor(p, user));
+      }
       return this.get(p.id);
     };
 
@@ -239,7 +247,7 @@ export class PromotionService {
         });
         await this.schedule(p.id, until.getTime() - this.clock.now().getTime() + 50);
       }
-      return waitReason(reason);
+      return waitReason(reason, 'freeze');
     }
 
     if (
@@ -276,6 +284,7 @@ export class PromotionService {
       if (missing > 0) {
         return waitReason(
           `needs ${missing} more approval(s) for ${policy.name}${policy.approvers?.length ? ` from ${policy.approvers.join(', ')}` : ''}`,
+          'approval',
         );
       }
     }
@@ -355,6 +364,7 @@ export class PromotionService {
     }
     if (!written) return this.get(p.id);
     const done: PromotionFull = { ...p, status: 'promoted', reason: null, completedAt };
+    await this.promotionEvents.written(done);
     if (done.kind === 'promote') await this.autoNext(done, policy);
     return done;
   }
@@ -438,8 +448,15 @@ export class PromotionService {
       subject: p.id,
       detail: { comment: comment ?? null },
     });
-    if (!approved)
-      return this.finish(p, 'rejected', `rejected by ${requester.user.login}${comment ? `: ${comment}` : ''}`);
+    if (!approved) {
+      const done = await this.finish(
+        p,
+        'rejected',
+        `rejected by ${requester.user.login}${comment ? `: ${comment}` : ''}`,
+      );
+      await this.promotionEvents.rejected(p, requester.actor, done.reason ?? 'rejected');
+      return done;
+    }
     return this.evaluate(p.id);
   }
 
@@ -450,6 +467,7 @@ export class PromotionService {
     action?: string,
   ): Promise<PromotionFull> {
     await this.promotions.update(p.id, { status, reason, completedAt: new Date() });
+    if (status !== 'rejected') await this.promotionEvents.failed(p, status, reason);
     if (action)
       await this.audit.record({
         actor: 'system',
