@@ -21,7 +21,7 @@ describe('delivery metrics (DORA) from Dockyard records (real Postgres)', () => 
 
   it('matches the history in the API, in Prometheus and on the project page', async () => {
     const owner = `m${randomBytes(4).toString('hex')}`;
-    await registerProject(t.url, admin, owner, 'web', '/nonexistent.git');
+    await registerProject(t.url, admin, owner, 'web', 'https://git.example.invalid/never-fetched/web.git');
     const project = await t.prisma.project.findUniqueOrThrow({ where: { owner_name: { owner, name: 'web' } } });
     const [, prod] = await Promise.all(
       ['dev', 'prod'].map((name, position) =>

@@ -31,7 +31,7 @@ describe('events: outgoing webhooks and the event stream (real services)', () =>
 
   async function project() {
     const owner = `e${randomBytes(4).toString('hex')}`;
-    await registerProject(t.url, admin, owner, 'web', '/nonexistent.git');
+    await registerProject(t.url, admin, owner, 'web', 'https://git.example.invalid/never-fetched/web.git');
     const row = await t.prisma.project.findUniqueOrThrow({ where: { owner_name: { owner, name: 'web' } } });
     return { id: row.id, owner, name: 'web', slug: `${owner}/web` };
   }
