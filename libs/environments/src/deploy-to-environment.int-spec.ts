@@ -203,7 +203,8 @@ describe('DeployToEnvironment on two real Docker Engines', () => {
 
   it('keeps the old version serving when the new one never turns healthy, and says why', async () => {
     const { env, urls } = await environment();
-    await deploy(env.id, 'v1');
+    // The first deploy must have worked, or the rest says nothing (its reason shows in the diff).
+    expect(await deploy(env.id, 'v1')).toMatchObject({ status: 'succeeded', reason: null });
     const load = steadyLoad(urls[0]);
     const done = await deploy(env.id, 'broken');
     const seen = await load.stop();
@@ -219,7 +220,8 @@ describe('DeployToEnvironment on two real Docker Engines', () => {
 
   it('rolls every switched host back when a verify suite fails after the switch, with no failed request', async () => {
     const { env, urls } = await environment();
-    await deploy(env.id, 'v1');
+    // The first deploy must have worked, or the rest says nothing (its reason shows in the diff).
+    expect(await deploy(env.id, 'v1')).toMatchObject({ status: 'succeeded', reason: null });
     const loads = urls.map((u) => steadyLoad(u));
     const done = await deploy(env.id, 'v2', [
       { name: 'smoke', run: 'wget -q -O - "$SERVICE_URL" | grep -q version-3' },
@@ -236,7 +238,8 @@ describe('DeployToEnvironment on two real Docker Engines', () => {
 
   it('fails clearly when a host is down, puts the other back, and works again once it returns', async () => {
     const { env, urls } = await environment();
-    await deploy(env.id, 'v1');
+    // The first deploy must have worked, or the rest says nothing (its reason shows in the diff).
+    expect(await deploy(env.id, 'v1')).toMatchObject({ status: 'succeeded', reason: null });
     await host2.stop();
     try {
       const done = await deploy(env.id, 'v2');
