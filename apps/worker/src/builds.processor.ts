@@ -7,8 +7,8 @@ import { BuildRunner } from '@dockyard/pipeline';
 @Processor(QUEUES.builds)
 export class BuildsProcessor extends CatalogueProcessor implements OnApplicationBootstrap {
   readonly handlers: JobHandlers = {
-    'build.run': (data, job) =>
-      this.runner.run(data.buildId, { number: job.attemptsMade + 1, max: job.opts.attempts ?? 1 }),
+    'build.run': (data, job, _token, signal) =>
+      this.runner.run(data.buildId, { number: job.attemptsMade + 1, max: job.opts.attempts ?? 1 }, signal),
   };
 
   constructor(

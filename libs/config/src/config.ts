@@ -80,6 +80,10 @@ export const envSchema = z.object({
   TEST_CPUS: z.coerce.number().positive().max(64).default(1),
   TEST_PIDS: z.coerce.number().int().min(16).default(256),
   RECONCILE_INTERVAL: duration.default(15_000),
+  /** How long a worker holds a build or a promotion's tests without a heartbeat (renewed every third). */
+  WORKER_LEASE: duration.default(30_000),
+  /** On SIGTERM, how long jobs in flight may go on before they are handed back to the queue. */
+  SHUTDOWN_GRACE: duration.default(20_000),
 
   /** Encrypts stored secrets (AES-256-GCM): 32 random bytes, base64 or hex (`openssl rand -base64 32`). */
   SECRETS_KEY: z
@@ -130,7 +134,7 @@ export interface AppConfig {
     buildTags: boolean;
   };
   git: { cacheDir: string; token?: string; tokenHost: string; allowFileUrls: boolean };
-  worker: { concurrency: number; reconcileInterval: number };
+  worker: { concurrency: number; reconcileInterval: number; lease: number; shutdownGrace: number };
   build: { timeout: number; memory: number; cpus: number; network: boolean };
   test: { timeout: number; memory: number; cpus: number; pids: number };
   /** The key stored secrets are encrypted with; unset, storing or reading a secret says so. */
@@ -237,7 +241,12 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       tokenHost: e.GIT_TOKEN_HOST ?? gitHost(e.GITHUB_API_URL),
       allowFileUrls: e.GIT_ALLOW_FILE_URLS,
     },
-    worker: { concurrency: e.WORKER_CONCURRENCY, reconcileInterval: e.RECONCILE_INTERVAL },
+    worker: {
+      concurrency: e.WORKER_CONCURRENCY,
+      reconcileInterval: e.RECONCILE_INTERVAL,
+      lease: e.WORKER_LEASE,
+      shutdownGrace: e.SHUTDOWN_GRACE,
+    },
     build: { timeout: e.BUILD_TIMEOUT, memory: e.BUILD_MEMORY, cpus: e.BUILD_CPUS, network: e.BUILD_NETWORK },
     test: { timeout: e.TEST_TIMEOUT, memory: e.TEST_MEMORY, cpus: e.TEST_CPUS, pids: e.TEST_PIDS },
     secrets: { key: e.SECRETS_KEY },

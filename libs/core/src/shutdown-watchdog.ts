@@ -1,19 +1,27 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { jobsInFlight } from '@dockyard/queue';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '@dockyard/config';
+import { handBackJobs, jobsInFlight } from '@dockyard/queue';
 
 /** How long shutdown may go on once no job is in flight. */
 export const CONNECTION_CLOSE_GRACE_MS = 10_000;
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
+/** After the hand-back, how long the handed-back jobs have to record it before the process exits anyway. */
+export const HAND_BACK_MS = 15_000;
+
 /**
- * On SIGTERM/SIGINT Nest drains the workers' jobs in flight (unbounded: a build may rightly take
- * minutes) and then closes connections. BullMQ closes Redis connections gracefully, which waits
- * forever while Redis is away; this ends the process once nothing has been in flight for the grace.
+ * On SIGTERM/SIGINT Nest drains the workers' jobs in flight and then closes connections. Shutdown is
+ * bounded: jobs in flight get SHUTDOWN_GRACE, then are told to hand their work back (their builds
+ * go back to `queued` for the next worker), and the process exits at the latest HAND_BACK_MS later.
+ * BullMQ closes Redis connections gracefully, which waits forever while Redis is away; this also
+ * ends the process once nothing has been in flight for CONNECTION_CLOSE_GRACE_MS.
  */
 @Injectable()
 export class ShutdownWatchdog implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Shutdown');
   private readonly onSignal = () => this.watch();
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
   onApplicationBootstrap(): void {
     for (const signal of SIGNALS) process.once(signal, this.onSignal);
@@ -24,6 +32,16 @@ export class ShutdownWatchdog implements OnApplicationBootstrap, OnApplicationSh
   }
 
   private watch(): void {
+    const grace = this.config.worker.shutdownGrace;
+    setTimeout(() => {
+      if (jobsInFlight() === 0) return;
+      this.logger.warn(`${jobsInFlight()} job(s) still in flight after ${grace} ms: handing them back`);
+      handBackJobs();
+    }, grace).unref();
+    setTimeout(() => {
+      this.logger.error(`shutdown did not finish within ${grace + HAND_BACK_MS} ms; exiting`);
+      process.exit(1);
+    }, grace + HAND_BACK_MS).unref();
     let idleSince = jobsInFlight() === 0 ? Date.now() : 0;
     setInterval(() => {
       if (jobsInFlight() > 0) {

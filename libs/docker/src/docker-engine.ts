@@ -1,7 +1,28 @@
+import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import Docker from 'dockerode';
 import type { Readable } from 'node:stream';
 import { APP_CONFIG, AppConfig } from '@dockyard/config';
+import { CancelledError, withDeadline } from '@dockyard/deadline';
+
+/** Every short Engine API call (create, start, kill, remove, inspect, list) answers within this. */
+export const ENGINE_CALL_MS = 30_000;
+/** Past a test's deadline: how long the kill, then the exit report, may take before the run gives up on them. */
+const KILL_MS = 5_000;
+const EXIT_AFTER_KILL_MS = 5_000;
+/** Output still in flight after the container exited. */
+const OUTPUT_DRAIN_MS = 1_000;
+/** How long a push may take in all. */
+const PUSH_TIMEOUT_MS = 30 * 60_000;
+
+/** Labels on everything Dockyard starts, so that it finds (and removes) only its own containers. */
+export const LABELS = {
+  instance: 'dev.dockyard.instance',
+  build: 'dev.dockyard.build',
+  promotion: 'dev.dockyard.promotion',
+  attempt: 'dev.dockyard.attempt',
+  test: 'dev.dockyard.test',
+} as const;
 
 export type OutputSink = (text: string) => void;
 
@@ -47,15 +68,29 @@ export interface RunResult {
 
 /** A build that Docker refused: the Dockerfile or the context is wrong, so a retry will not help. */
 export class ImageBuildError extends Error {}
-export class OperationCancelledError extends Error {}
+export { CancelledError as OperationCancelledError };
+
+export interface LabelledContainer {
+  id: string;
+  labels: Record<string, string>;
+}
 
 /** The Docker Engine API, through dockerode. Nothing else in Dockyard talks to Docker. */
 @Injectable()
 export class DockerEngine {
   readonly docker: Docker;
+  /** This Dockyard's deployment (its database and queues): other deployments' containers are not ours. */
+  readonly instance: string;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.docker = new Docker(DockerEngine.connection(config.docker.host));
+    this.instance = DockerEngine.instanceOf(config);
+  }
+
+  static instanceOf(config: Pick<AppConfig, 'databaseUrl' | 'queuePrefix'>): string {
+    const db = new URL(config.databaseUrl);
+    const where = `${db.hostname}:${db.port}${db.pathname}${db.search}|${config.queuePrefix}`;
+    return createHash('sha256').update(where).digest('hex').slice(0, 16);
   }
 
   static connection(host: string): Docker.DockerOptions {
@@ -64,25 +99,67 @@ export class DockerEngine {
     return { host: u.hostname, port: Number(u.port || 2375), protocol: 'http' };
   }
 
-  async ping(): Promise<void> {
-    await this.docker.ping();
+  async ping(signal?: AbortSignal): Promise<void> {
+    await withDeadline(
+      'docker ping',
+      ENGINE_CALL_MS,
+      (abortSignal) => (this.docker.ping as (o: object) => Promise<unknown>).call(this.docker, { abortSignal }),
+      signal,
+    );
+  }
+
+  /** This deployment's containers (running or not) that carry all of `labels` (null: any value). */
+  async containers(labels: Record<string, string | null> = {}, signal?: AbortSignal): Promise<LabelledContainer[]> {
+    const label = Object.entries({ ...labels, [LABELS.instance]: this.instance }).map(([k, v]) =>
+      v === null ? k : `${k}=${v}`,
+    );
+    const list = await withDeadline(
+      'docker list containers',
+      ENGINE_CALL_MS,
+      (abortSignal) => this.docker.listContainers({ all: true, filters: { label }, abortSignal }),
+      signal,
+    );
+    return list.map((c) => ({ id: c.Id, labels: c.Labels ?? {} }));
+  }
+
+  /** Remove one container, running or not; a container already gone is fine. */
+  async removeContainer(id: string, signal?: AbortSignal): Promise<void> {
+    await withDeadline(
+      `docker remove ${id.slice(0, 12)}`,
+      ENGINE_CALL_MS,
+      (abortSignal) =>
+        this.docker
+          .getContainer(id)
+          .remove({ force: true, abortSignal })
+          .catch((err: { statusCode?: number }) => {
+            if (err.statusCode !== 404) throw err;
+          }),
+      signal,
+    );
   }
 
   /** Build an image with the layer cache; the build's output goes to onOutput as it comes. */
   async build(opts: BuildOptions): Promise<{ imageId: string }> {
-    const stream = await this.docker.buildImage(opts.context, {
-      t: opts.tag,
-      dockerfile: opts.dockerfile,
-      buildargs: opts.buildArgs,
-      labels: opts.labels,
-      rm: true,
-      forcerm: true,
-      memory: opts.limits.memoryBytes,
-      memswap: opts.limits.memoryBytes,
-      cpuperiod: 100_000,
-      cpuquota: Math.round(opts.limits.cpus * 100_000),
-      networkmode: opts.limits.network ? 'default' : 'none',
-    });
+    const stream = await withDeadline(
+      'docker build',
+      opts.timeoutMs,
+      (abortSignal) =>
+        this.docker.buildImage(opts.context, {
+          t: opts.tag,
+          dockerfile: opts.dockerfile,
+          buildargs: opts.buildArgs,
+          labels: { ...opts.labels, [LABELS.instance]: this.instance },
+          rm: true,
+          forcerm: true,
+          memory: opts.limits.memoryBytes,
+          memswap: opts.limits.memoryBytes,
+          cpuperiod: 100_000,
+          cpuquota: Math.round(opts.limits.cpus * 100_000),
+          networkmode: opts.limits.network ? 'default' : 'none',
+          abortSignal,
+        } as Docker.ImageBuildOptions),
+      opts.signal,
+    );
     const events = await this.follow(stream, opts.timeoutMs, opts.signal, (event) => {
       if (typeof event.stream === 'string') opts.onOutput(event.stream);
       if (event.error) opts.onOutput(`${event.error}\n`);
@@ -90,7 +167,9 @@ export class DockerEngine {
     const failed = events.find((e) => e.error);
     if (failed) throw new ImageBuildError(String(failed.error).trim());
     const aux = events.find((e) => e.aux && typeof (e.aux as { ID?: string }).ID === 'string');
-    const imageId = (aux?.aux as { ID: string } | undefined)?.ID ?? (await this.docker.getImage(opts.tag).inspect()).Id;
+    const imageId =
+      (aux?.aux as { ID: string } | undefined)?.ID ??
+      (await withDeadline('docker inspect', ENGINE_CALL_MS, () => this.docker.getImage(opts.tag).inspect())).Id;
     return { imageId };
   }
 
@@ -102,8 +181,13 @@ export class DockerEngine {
     signal?: AbortSignal,
   ): Promise<{ digest: string; size: number }> {
     const image = this.docker.getImage(ref);
-    const stream = await image.push({ authconfig: auth });
-    const events = await this.follow(stream, 30 * 60_000, signal, (event) => {
+    const stream = await withDeadline(
+      `docker push ${ref}`,
+      ENGINE_CALL_MS,
+      (abortSignal) => image.push({ authconfig: auth, abortSignal }),
+      signal,
+    );
+    const events = await this.follow(stream, PUSH_TIMEOUT_MS, signal, (event) => {
       if (event.status && !event.progressDetail?.current) {
         onOutput(`${event.id ? `${event.id}: ` : ''}${event.status}\n`);
       }
@@ -124,13 +208,18 @@ export class DockerEngine {
     signal?: AbortSignal,
   ): Promise<void> {
     try {
-      await this.docker.getImage(ref).inspect();
+      await withDeadline('docker inspect', ENGINE_CALL_MS, () => this.docker.getImage(ref).inspect(), signal);
       return;
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode !== 404) throw err;
     }
-    const stream = (await this.docker.createImage(auth, { fromImage: ref })) as NodeJS.ReadableStream;
-    const events = await this.follow(stream, 30 * 60_000, signal, () => undefined);
+    const stream = (await withDeadline(
+      `docker pull ${ref}`,
+      ENGINE_CALL_MS,
+      (abortSignal) => this.docker.createImage(auth, { fromImage: ref, abortSignal }),
+      signal,
+    )) as NodeJS.ReadableStream;
+    const events = await this.follow(stream, PUSH_TIMEOUT_MS, signal, () => undefined);
     const failed = events.find((e) => e.error);
     if (failed) throw new Error(`pull of ${ref} failed: ${String(failed.error).trim()}`);
   }
@@ -138,61 +227,86 @@ export class DockerEngine {
   /**
    * Run a command in a fresh container, confined (not root, no capabilities, no new privileges, a
    * read-only root with a tmpfs /tmp, limits, no network unless asked) and with a deadline that
-   * kills it. The container is removed afterwards whatever happens.
+   * kills it. Every Engine call has its own deadline, so the test's timeout holds even when the
+   * engine stops answering: the run then ends as timed out and the container is left to the sweep
+   * (it carries this deployment's labels). The container is removed afterwards whatever happens.
    */
   async run(opts: RunOptions): Promise<RunResult> {
     const readOnly = opts.readOnlyRoot ?? true;
-    const container = await this.docker.createContainer({
-      Image: opts.image,
-      Entrypoint: ['/bin/sh', '-c'],
-      Cmd: [opts.command],
-      User: opts.user ?? UNPRIVILEGED_USER,
-      Env: ['HOME=/tmp'],
-      Labels: opts.labels,
-      AttachStdout: true,
-      AttachStderr: true,
-      Tty: false,
-      NetworkDisabled: !opts.network,
-      HostConfig: {
-        NetworkMode: opts.network ? 'bridge' : 'none',
-        Memory: opts.memoryBytes,
-        MemorySwap: opts.memoryBytes,
-        NanoCpus: Math.round(opts.cpus * 1e9),
-        PidsLimit: opts.pids,
-        CapDrop: ['ALL'],
-        SecurityOpt: ['no-new-privileges'],
-        ReadonlyRootfs: readOnly,
-        // tmpfs pages count against the container's memory limit, so it cannot outgrow it.
-        Tmpfs: readOnly ? { '/tmp': 'rw,nosuid,nodev,mode=1777' } : undefined,
-        AutoRemove: false,
-      },
-    });
-    let timedOut = false;
-    let cancelled = false;
-    const kill = () => container.kill().catch(() => undefined);
-    const timer = setTimeout(() => {
-      timedOut = true;
-      void kill();
-    }, opts.timeoutMs);
-    const onAbort = () => {
-      cancelled = true;
-      void kill();
-    };
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const call = <T>(what: string, work: (abortSignal: AbortSignal) => Promise<T>, ms = ENGINE_CALL_MS) =>
+      withDeadline(`docker ${what}`, ms, work, opts.signal);
+    const container = await call('create container', (abortSignal) =>
+      this.docker.createContainer({
+        Image: opts.image,
+        Entrypoint: ['/bin/sh', '-c'],
+        Cmd: [opts.command],
+        User: opts.user ?? UNPRIVILEGED_USER,
+        Env: ['HOME=/tmp'],
+        Labels: { ...opts.labels, [LABELS.instance]: this.instance },
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: false,
+        NetworkDisabled: !opts.network,
+        HostConfig: {
+          NetworkMode: opts.network ? 'bridge' : 'none',
+          Memory: opts.memoryBytes,
+          MemorySwap: opts.memoryBytes,
+          NanoCpus: Math.round(opts.cpus * 1e9),
+          PidsLimit: opts.pids,
+          CapDrop: ['ALL'],
+          SecurityOpt: ['no-new-privileges'],
+          ReadonlyRootfs: readOnly,
+          // tmpfs pages count against the container's memory limit, so it cannot outgrow it.
+          Tmpfs: readOnly ? { '/tmp': 'rw,nosuid,nodev,mode=1777' } : undefined,
+          AutoRemove: false,
+        },
+        abortSignal,
+      } as Docker.ContainerCreateOptions),
+    );
+    // The test's own clock starts now and fires whatever the engine does.
+    const deadline = AbortSignal.timeout(opts.timeoutMs);
+    const stop = AbortSignal.any([deadline, ...(opts.signal ? [opts.signal] : [])]);
+    let output: NodeJS.ReadableStream | undefined;
     try {
-      const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+      output = (await call('attach', (abortSignal) =>
+        container.attach({ stream: true, stdout: true, stderr: true, abortSignal }),
+      )) as NodeJS.ReadableStream;
       const sink = { write: (chunk: Buffer) => opts.onOutput(chunk.toString('utf8')) };
-      container.modem.demuxStream(stream, sink as never, sink as never);
-      const ended = new Promise<void>((resolve) => stream.on('end', resolve));
-      await container.start();
-      if (opts.signal?.aborted) onAbort();
-      const { StatusCode } = (await container.wait()) as { StatusCode: number };
-      await Promise.race([ended, new Promise((r) => setTimeout(r, 1_000))]);
-      return { exitCode: timedOut || cancelled ? null : StatusCode, timedOut, cancelled };
+      container.modem.demuxStream(output, sink as never, sink as never);
+      const ended = new Promise<void>((resolve) => {
+        output!.on('end', resolve);
+        output!.on('close', resolve);
+        output!.on('error', () => resolve());
+      });
+      await call('start', (abortSignal) => container.start({ abortSignal }));
+      let exited: { StatusCode: number } | null = null;
+      try {
+        exited = await withDeadline('docker wait', opts.timeoutMs + ENGINE_CALL_MS, (abortSignal) =>
+          container.wait({ abortSignal: AbortSignal.any([abortSignal, stop]) }),
+        );
+      } catch (err) {
+        if (!stop.aborted) throw err;
+      }
+      if (!exited) {
+        // Timed out or cancelled: kill it and give it a moment to report; an engine that does not
+        // answer cannot hold the worker (the sweep removes the container once the engine is back).
+        await withDeadline('docker kill', KILL_MS, (abortSignal) => container.kill({ abortSignal })).catch(
+          () => undefined,
+        );
+        await withDeadline('docker wait', EXIT_AFTER_KILL_MS, (abortSignal) => container.wait({ abortSignal })).catch(
+          () => undefined,
+        );
+        const cancelled = !!opts.signal?.aborted && !deadline.aborted;
+        return { exitCode: null, timedOut: !cancelled, cancelled };
+      }
+      await Promise.race([ended, new Promise((r) => setTimeout(r, OUTPUT_DRAIN_MS))]);
+      return { exitCode: exited.StatusCode, timedOut: false, cancelled: false };
     } finally {
-      clearTimeout(timer);
-      opts.signal?.removeEventListener('abort', onAbort);
-      await container.remove({ force: true }).catch(() => undefined);
+      (output as Readable | undefined)?.destroy?.();
+      // Bounded like the kill: a container the engine does not remove now is swept by its labels later.
+      await withDeadline('docker remove', KILL_MS, (abortSignal) =>
+        container.remove({ force: true, abortSignal }),
+      ).catch(() => undefined);
     }
   }
 
@@ -209,7 +323,7 @@ export class DockerEngine {
         reject(err);
       };
       const timer = setTimeout(() => destroy(new ImageBuildError(`timed out after ${timeoutMs} ms`)), timeoutMs);
-      const onAbort = () => destroy(new OperationCancelledError('cancelled'));
+      const onAbort = () => destroy(new CancelledError('docker'));
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
       this.docker.modem.followProgress(

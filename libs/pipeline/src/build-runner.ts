@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '@dockyard/config';
 import { BuildRepository, BuildWithProject, ProjectRepository, ReleaseRepository } from '@dockyard/db';
-import { DockerEngine, ImageBuildError } from '@dockyard/docker';
+import { DockerEngine, ImageBuildError, LABELS } from '@dockyard/docker';
 import { BuildEvents } from '@dockyard/events';
 import { GitSource, SourceUnavailableError, redactUrl } from '@dockyard/git';
 import { Metrics } from '@dockyard/observability';
@@ -18,6 +19,9 @@ import { PromotionService } from './promotion/promotion.service';
 class BuildFailure extends Error {}
 
 const CANCEL_POLL_MS = 1_000;
+
+/** Why an attempt stopped before its end; each says what happens to the build. */
+type StopReason = 'cancelled' | 'lease lost' | 'handed back';
 
 export interface Attempt {
   /** 1 for the first attempt. */
@@ -49,19 +53,39 @@ export class BuildRunner {
     private readonly buildEvents: BuildEvents,
   ) {}
 
-  async run(buildId: string, attempt: Attempt): Promise<string> {
+  /**
+   * Run one attempt of a build. The attempt holds the build by a lease that a heartbeat renews: a
+   * re-delivered job of a build whose worker died takes it over (after removing the dead attempt's
+   * containers), and `signal` firing (the worker shutting down) hands the build back to the queue.
+   */
+  async run(buildId: string, attempt: Attempt, signal?: AbortSignal): Promise<string> {
     const build = await this.builds.find(buildId);
     if (!build) throw new UnrecoverableError(`build ${buildId} does not exist`);
-    if (!(await this.builds.claim(buildId))) return `not started: the build is ${build.status}`;
+    const token = randomUUID();
+    const number = await this.claim(buildId, token);
+    if (number === null) return `not started: the build is ${await this.builds.status(buildId)}`;
     const started = Date.now();
     const log = new BuildLogWriter(this.builds, buildId, await this.builds.lastLogSeq(buildId));
     const abort = new AbortController();
-    const watcher = this.watchForCancel(buildId, abort);
+    let stop: StopReason | null = null;
+    const halt = (why: StopReason) => {
+      if (abort.signal.aborted) return;
+      stop = why;
+      abort.abort();
+    };
+    const onHandBack = () => halt('handed back');
+    if (signal?.aborted) onHandBack();
+    signal?.addEventListener('abort', onHandBack, { once: true });
+    const watcher = this.heartbeat(buildId, token, halt);
+    if (number > 1) {
+      log.line('system', `attempt ${number}: the worker of the last attempt was lost; taking the build over`);
+      await this.removeContainersOf(buildId, token, log);
+    }
     await this.statuses.announce(buildId, 'build', 'running');
     await this.buildEvents.started(buildId);
     try {
-      const outcome = await this.steps(build, log, abort.signal);
-      if (await this.builds.finish(buildId, outcome.status, outcome.reason)) {
+      const outcome = await this.steps(build, token, log, abort.signal);
+      if (await this.builds.finish(buildId, outcome.status, outcome.reason, token)) {
         log.line('system', `build ${outcome.status}${outcome.reason ? `: ${outcome.reason}` : ''}`);
         this.metrics.buildsFinished.inc({ status: outcome.status });
         this.metrics.buildDuration.observe((Date.now() - started) / 1000);
@@ -70,7 +94,12 @@ export class BuildRunner {
       return outcome.status;
     } catch (err) {
       const message = (err as Error).message || String(err);
-      if (abort.signal.aborted) {
+      if (stop === 'handed back') {
+        await this.builds.requeue(buildId, 'handed back: the worker shut down', { token });
+        log.line('system', 'the worker is shutting down: the build goes back to the queue for the next worker');
+        return 'handed back';
+      }
+      if (stop) {
         log.line('system', `stopped: the build is ${await this.builds.status(buildId)}`);
         return 'stopped';
       }
@@ -78,25 +107,57 @@ export class BuildRunner {
       if (permanent || attempt.number >= attempt.max) {
         const status = permanent ? 'failed' : 'error';
         log.line('system', `build ${status}: ${message}`);
-        if (await this.builds.finish(buildId, status, message)) {
+        if (await this.builds.finish(buildId, status, message, token)) {
           this.metrics.buildsFinished.inc({ status });
           await this.buildEvents.finished(buildId, status, message);
         }
         throw new UnrecoverableError(message);
       }
       log.line('system', `attempt ${attempt.number} of ${attempt.max} hit a transient error, will retry: ${message}`);
-      await this.builds.requeue(buildId, `retrying after: ${message}`);
+      await this.builds.requeue(buildId, `retrying after: ${message}`, { token });
       throw err;
     } finally {
       clearInterval(watcher);
+      signal?.removeEventListener('abort', onHandBack);
       await log.flush();
       await this.statuses.announce(buildId, 'build', 'done');
       await this.statuses.announce(buildId, 'test', 'done');
     }
   }
 
+  /**
+   * Claim the build for this attempt. A build another attempt still holds is waited for while that
+   * lease may run out (a job re-delivered a little before its dead worker's lease ended); a build
+   * that a live worker keeps renewing is left to it.
+   */
+  private async claim(buildId: string, token: string): Promise<number | null> {
+    const lease = this.config.worker.lease;
+    const deadline = Date.now() + lease + CANCEL_POLL_MS;
+    for (;;) {
+      const number = await this.builds.claim(buildId, token, lease);
+      if (number !== null) return number;
+      if ((await this.builds.status(buildId)) !== 'running' || Date.now() > deadline) return null;
+      await new Promise((resolve) => setTimeout(resolve, CANCEL_POLL_MS));
+    }
+  }
+
+  /** Containers of earlier attempts of this build on this worker's engine: their worker is gone. */
+  private async removeContainersOf(buildId: string, token: string, log: BuildLogWriter): Promise<void> {
+    try {
+      for (const c of await this.docker.containers({ [LABELS.build]: buildId })) {
+        if (c.labels[LABELS.attempt] === token) continue;
+        await this.docker.removeContainer(c.id);
+        log.line('system', `removed container ${c.id.slice(0, 12)} of an earlier attempt`);
+      }
+    } catch (err) {
+      // The watchdog's sweep removes them later.
+      this.logger.warn(`build ${buildId}: could not remove earlier containers: ${(err as Error).message}`);
+    }
+  }
+
   private async steps(
     build: BuildWithProject,
+    token: string,
     log: BuildLogWriter,
     signal: AbortSignal,
   ): Promise<{ status: 'passed' | 'failed'; reason: string | null }> {
@@ -124,7 +185,7 @@ export class BuildRunner {
         labels: {
           'org.opencontainers.image.revision': sha,
           'org.opencontainers.image.source': redactUrl(project.cloneUrl),
-          'dev.dockyard.build': build.id,
+          [LABELS.build]: build.id,
         },
         limits: {
           memoryBytes: this.config.build.memory,
@@ -166,7 +227,7 @@ export class BuildRunner {
         create: (tests) => this.builds.createTestRuns(build.id, tests),
         update: (id, data) => this.builds.updateTestRun(id, data),
       },
-      labels: { 'dev.dockyard.build': build.id },
+      labels: { [LABELS.build]: build.id, [LABELS.attempt]: token },
       onOutput: (stream, text) => log.write(stream, text),
       signal,
     });
@@ -218,15 +279,32 @@ export class BuildRunner {
     return pipeline;
   }
 
-  /** Stop the work when the build is cancelled or superseded elsewhere (API, a newer push). */
-  private watchForCancel(buildId: string, abort: AbortController): NodeJS.Timeout {
-    return setInterval(() => {
-      this.builds
-        .status(buildId)
-        .then((status) => {
-          if (status && status !== 'running' && !abort.signal.aborted) abort.abort();
-        })
-        .catch((err: Error) => this.logger.warn(`cancel watch of ${buildId}: ${err.message}`));
-    }, CANCEL_POLL_MS);
+  /**
+   * Every second: is the build still ours to run (a cancel or a newer push ends it elsewhere)? Every
+   * third of the lease: renew it; a lease that cannot be renewed was taken over, so this attempt stops.
+   */
+  private heartbeat(buildId: string, token: string, halt: (why: StopReason) => void): NodeJS.Timeout {
+    const lease = this.config.worker.lease;
+    let renewedAt = Date.now();
+    let busy = false;
+    return setInterval(
+      () => {
+        if (busy) return;
+        busy = true;
+        const renew = Date.now() - renewedAt >= lease / 3;
+        const beat = renew
+          ? this.builds.renewLease(buildId, token, lease).then(async (held) => {
+              if (held) renewedAt = Date.now();
+              else halt((await this.builds.status(buildId)) === 'running' ? 'lease lost' : 'cancelled');
+            })
+          : this.builds.status(buildId).then((status) => {
+              if (status && status !== 'running') halt('cancelled');
+            });
+        beat
+          .catch((err: Error) => this.logger.warn(`heartbeat of build ${buildId}: ${err.message}`))
+          .finally(() => (busy = false));
+      },
+      Math.min(CANCEL_POLL_MS, lease / 3),
+    );
   }
 }

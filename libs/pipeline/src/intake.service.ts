@@ -135,10 +135,15 @@ export class WebhookIntake {
     return { outcome: 'accepted', buildId, superseded: recorded.superseded };
   }
 
-  /** Queue a recorded build; if Redis is away it stays queued in Postgres for the reconciler. */
-  async enqueue(buildId: string): Promise<boolean> {
+  /**
+   * Queue a recorded build; if Redis is away it stays queued in Postgres for the reconciler. With
+   * `again`, a job of the build that already ended is replaced (the build was handed back or its
+   * worker was lost).
+   */
+  async enqueue(buildId: string, again = false): Promise<boolean> {
     try {
-      await this.queue.add('build.run', { buildId });
+      if (again) await this.queue.ensure('build.run', { buildId });
+      else await this.queue.add('build.run', { buildId });
     } catch (err) {
       this.logger.warn(`build ${buildId} is recorded but not queued yet: ${(err as Error).message}`);
       return false;

@@ -29,17 +29,45 @@ export class JobQueue {
   async add<N extends JobName>(name: N, data: JobData<N>, options: { delay?: number } = {}): Promise<Job> {
     const spec = JOBS[name];
     const queue = this.queues[spec.queue];
-    const added = queue.add(name, data, { ...spec.options, ...options, jobId: assertValidJobId(spec.jobId(data)) });
+    return this.bounded(
+      queue.add(name, data, { ...spec.options, ...options, jobId: assertValidJobId(spec.jobId(data)) }),
+      name,
+    );
+  }
+
+  /**
+   * Add a job for work Postgres says is still to do. A job of the same id that already ended
+   * (completed after handing its build back, or failed after its worker was lost too often) would
+   * make the add a no-op, so it is removed first; a waiting, delayed or active job is left alone.
+   */
+  async ensure<N extends JobName>(name: N, data: JobData<N>): Promise<Job> {
+    const spec = JOBS[name];
+    const queue = this.queues[spec.queue];
+    const existing = await this.bounded(queue.getJob(assertValidJobId(spec.jobId(data))), name);
+    if (existing) {
+      const state = await this.bounded(existing.getState(), name);
+      if (state !== 'completed' && state !== 'failed') return existing;
+      await this.bounded(existing.remove(), name);
+    }
+    return this.add(name, data);
+  }
+
+  private async bounded<T>(work: Promise<T>, name: string): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new QueueUnavailableError(`Redis did not take the ${name} job within ${ADD_DEADLINE_MS} ms`)),
-        ADD_DEADLINE_MS,
-      );
-    });
-    added.catch(() => undefined);
+    work.catch(() => undefined);
     try {
-      return await Promise.race([added, deadline]);
+      return await Promise.race([
+        work,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new QueueUnavailableError(`Redis did not answer about a ${name} job within ${ADD_DEADLINE_MS} ms`),
+              ),
+            ADD_DEADLINE_MS,
+          );
+        }),
+      ]);
     } finally {
       clearTimeout(timer);
     }

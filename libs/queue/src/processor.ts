@@ -4,14 +4,28 @@ import { Job, UnrecoverableError } from 'bullmq';
 import { JOB_NAMES, JobData, JobName } from './catalogue';
 
 let inFlight = 0;
+const handBack = new AbortController();
 
 /** How many jobs this process is working on right now (for a bounded shutdown). */
 export function jobsInFlight(): number {
   return inFlight;
 }
 
+/**
+ * Shutdown's grace is over: every job in flight stops and hands its work back (a build goes back to
+ * `queued` for the next worker). Handlers see it as their `signal` firing.
+ */
+export function handBackJobs(): void {
+  handBack.abort(new Error('the worker is shutting down'));
+}
+
 export type JobHandlers = {
-  [N in JobName]?: (data: JobData<N>, job: Job<JobData<N>>, token?: string) => Promise<unknown>;
+  [N in JobName]?: (
+    data: JobData<N>,
+    job: Job<JobData<N>>,
+    token: string | undefined,
+    signal: AbortSignal,
+  ) => Promise<unknown>;
 };
 
 /** A thin processor: it routes each job of its queue to a use case, by the job's catalogue name. */
@@ -32,11 +46,11 @@ export abstract class CatalogueProcessor extends WorkerHost implements OnModuleD
 
   async process(job: Job, token?: string): Promise<unknown> {
     const handler = this.handlers[job.name as JobName] as
-      ((data: unknown, job: Job, token?: string) => Promise<unknown>) | undefined;
+      ((data: unknown, job: Job, token: string | undefined, signal: AbortSignal) => Promise<unknown>) | undefined;
     if (!handler) throw new UnrecoverableError(`no handler for job "${job.name}"`);
     inFlight++;
     try {
-      return await handler(job.data, job, token);
+      return await handler(job.data, job, token, handBack.signal);
     } finally {
       inFlight--;
     }

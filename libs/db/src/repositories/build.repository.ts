@@ -84,13 +84,58 @@ export class BuildRepository {
     });
   }
 
-  /** queued → running, only if still queued: a cancelled or superseded build is never started. */
-  async claim(id: string): Promise<boolean> {
+  /**
+   * Start an attempt: queued → running, or take over a `running` build whose lease has run out
+   * (its worker died). A cancelled or superseded build is never started; a build another worker
+   * holds is not taken. Returns the attempt's number, or null when not claimed.
+   */
+  async claim(id: string, token: string, leaseMs: number): Promise<number | null> {
+    const now = new Date();
     const { count } = await this.prisma.build.updateMany({
-      where: { id, status: 'queued' },
-      data: { status: 'running', startedAt: new Date(), reason: null },
+      where: {
+        id,
+        OR: [{ status: 'queued' }, { status: 'running', OR: [{ leaseUntil: null }, { leaseUntil: { lt: now } }] }],
+      },
+      data: {
+        status: 'running',
+        startedAt: now,
+        reason: null,
+        leaseToken: token,
+        leaseUntil: new Date(now.getTime() + leaseMs),
+        attempts: { increment: 1 },
+      },
+    });
+    if (count !== 1) return null;
+    const row = await this.prisma.build.findUnique({ where: { id }, select: { attempts: true } });
+    return row?.attempts ?? null;
+  }
+
+  /** The heartbeat: false when the attempt no longer holds the build (ended, requeued, taken over). */
+  async renewLease(id: string, token: string, leaseMs: number): Promise<boolean> {
+    const { count } = await this.prisma.build.updateMany({
+      where: { id, status: 'running', leaseToken: token },
+      data: { leaseUntil: new Date(Date.now() + leaseMs) },
     });
     return count === 1;
+  }
+
+  /** Builds `running` whose lease ran out before `before`: their worker is gone. */
+  expiredLeases(before: Date, take = 100): Promise<{ id: string; attempts: number; leaseUntil: Date | null }[]> {
+    return this.prisma.build.findMany({
+      where: { status: 'running', OR: [{ leaseUntil: null }, { leaseUntil: { lt: before } }] },
+      select: { id: true, attempts: true, leaseUntil: true },
+      orderBy: { createdAt: 'asc' },
+      take,
+    });
+  }
+
+  /** The attempt token of each build that a live attempt holds now, among `ids`. */
+  async liveAttempts(ids: string[]): Promise<Map<string, string>> {
+    const rows = await this.prisma.build.findMany({
+      where: { id: { in: ids }, status: 'running', leaseUntil: { gte: new Date() } },
+      select: { id: true, leaseToken: true },
+    });
+    return new Map(rows.map((r) => [r.id, r.leaseToken ?? '']));
   }
 
   async status(id: string): Promise<BuildStatus | null> {
@@ -101,24 +146,53 @@ export class BuildRepository {
     return this.prisma.build.update({ where: { id }, data });
   }
 
-  /** Set a final status, unless the build already has one (a cancel or supersede wins). */
-  async finish(id: string, status: BuildStatus, reason: string | null): Promise<boolean> {
+  /**
+   * Set a final status, unless the build already has one (a cancel or supersede wins). With an
+   * attempt token, only while that attempt still holds the build (a lost lease cannot end it).
+   */
+  async finish(id: string, status: BuildStatus, reason: string | null, token?: string): Promise<boolean> {
     const { count } = await this.prisma.build.updateMany({
-      where: { id, status: { notIn: FINAL_STATUSES } },
-      data: { status, reason, finishedAt: new Date() },
+      where: {
+        id,
+        status: { notIn: FINAL_STATUSES },
+        ...(token ? { leaseToken: token } : {}),
+      },
+      data: { status, reason, finishedAt: new Date(), leaseToken: null, leaseUntil: null },
     });
     return count === 1;
   }
 
-  /** Back to queued after a transient failure, for the queue's next attempt. */
-  async requeue(id: string, reason: string): Promise<void> {
-    await this.prisma.build.updateMany({ where: { id, status: 'running' }, data: { status: 'queued', reason } });
+  /**
+   * Back to queued for another attempt (a transient failure, a shutdown handing it back, a lost
+   * worker). With a token, only the attempt holding it; without, only once its lease ran out.
+   */
+  async requeue(id: string, reason: string, holder: { token: string } | { expiredBefore: Date }): Promise<boolean> {
+    const { count } = await this.prisma.build.updateMany({
+      where: {
+        id,
+        status: 'running',
+        ...('token' in holder
+          ? { leaseToken: holder.token }
+          : { OR: [{ leaseUntil: null }, { leaseUntil: { lt: holder.expiredBefore } }] }),
+      },
+      data: { status: 'queued', reason, leaseToken: null, leaseUntil: null },
+    });
+    return count === 1;
+  }
+
+  /** End a build whose worker was lost too often: `error`, if its lease is still out of date. */
+  async finishLost(id: string, reason: string, expiredBefore: Date): Promise<boolean> {
+    const { count } = await this.prisma.build.updateMany({
+      where: { id, status: 'running', OR: [{ leaseUntil: null }, { leaseUntil: { lt: expiredBefore } }] },
+      data: { status: 'error', reason, finishedAt: new Date(), leaseToken: null, leaseUntil: null },
+    });
+    return count === 1;
   }
 
   async cancel(id: string, reason: string): Promise<boolean> {
     const { count } = await this.prisma.build.updateMany({
       where: { id, status: { in: ['queued', 'running'] } },
-      data: { status: 'cancelled', reason, finishedAt: new Date() },
+      data: { status: 'cancelled', reason, finishedAt: new Date(), leaseToken: null, leaseUntil: null },
     });
     return count === 1;
   }
