@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Response } from 'express';
-import { ProjectExistsError, TargetExistsError, UserExistsError } from '@dockyard/db';
+import { ProjectExistsError, TargetExistsError, UserExistsError, isDatabaseUnavailable } from '@dockyard/db';
 import { HookNotFoundError, InvalidHookError } from '@dockyard/events';
 import {
   ConflictError,
@@ -38,6 +38,9 @@ const STATUS: [new (...args: never[]) => Error, number][] = [
   [SecretUnreadableError, HttpStatus.INTERNAL_SERVER_ERROR],
 ];
 
+/** Seconds a client should wait before sending again while the database is away. */
+const RETRY_AFTER_S = 5;
+
 /** The one place where domain errors become HTTP answers: `{ statusCode, error, message }`. */
 @Catch()
 export class DomainErrorFilter implements ExceptionFilter {
@@ -59,6 +62,17 @@ export class DomainErrorFilter implements ExceptionFilter {
           ? 'the body is larger than this endpoint accepts'
           : (httpish.message ?? 'bad request');
       res.status(httpish.status).json({ statusCode: httpish.status, error: httpish.type ?? 'bad_request', message });
+      return;
+    }
+    if (isDatabaseUnavailable(err)) {
+      // Retryable: GitHub shows a failed delivery that can be redelivered, a client backs off.
+      this.logger.warn(`database unavailable: ${(err as Error).message}`);
+      res.setHeader('Retry-After', String(RETRY_AFTER_S));
+      res.status(HttpStatus.SERVICE_UNAVAILABLE).json({
+        statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+        error: 'ServiceUnavailable',
+        message: 'the database is unavailable; retry shortly',
+      });
       return;
     }
     const match = STATUS.find(([type]) => err instanceof type);
