@@ -19,7 +19,7 @@ describe('environments, hosts and variables through the admin API (real Postgres
     t = await startApp({ SECRETS_KEY: randomBytes(32).toString('hex') });
     admin = await t.token(['admin'], 'root');
     reader = await t.token(['read', 'build', 'promote'], 'dev1');
-    await registerProject(t.url, admin, owner, 'web', '/nonexistent/web.git');
+    await registerProject(t.url, admin, owner, 'web', 'https://git.example.invalid/never-fetched/web.git');
   });
 
   afterAll(() => t?.close());

@@ -16,7 +16,13 @@ describe('GitHub Deployments: each deploy is a deployment of its environment (fa
   beforeAll(async () => {
     const url = await github.start();
     t = await startApp({ GITHUB_API_URL: url, GITHUB_TOKEN: 'ghp_fake' });
-    await registerProject(t.url, await t.token(['admin'], 'root'), owner, 'web', '/nonexistent/web.git');
+    await registerProject(
+      t.url,
+      await t.token(['admin'], 'root'),
+      owner,
+      'web',
+      'https://git.example.invalid/never-fetched/web.git',
+    );
   });
 
   afterAll(async () => {
