@@ -11,7 +11,7 @@ import { NestFactory } from '@nestjs/core';
 import { AppConfig, loadConfig } from '@dockyard/config';
 import { CoreModule } from '@dockyard/core';
 import { PrismaService } from '@dockyard/db';
-import { AccessTokens, PipelineModule, PromotionService } from '@dockyard/pipeline';
+import { AccessTokens, PipelineModule, RequestPromotion } from '@dockyard/pipeline';
 import { MANIFEST_TYPES, RegistryClient, pushRandomImage } from '@dockyard/registry';
 import { benchDatabase } from './support';
 
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   const app = await NestFactory.createApplicationContext(BenchModule.forRoot(config), { logger: ['error'] });
   const registry = app.get(RegistryClient);
   const prisma = app.get(PrismaService);
-  const promotions = app.get(PromotionService);
+  const promotions = app.get(RequestPromotion);
   const admin = await app.get(AccessTokens).createUser('bench-admin', 'admin');
   const ns = `bench-${randomBytes(3).toString('hex')}`;
   const base = config.registry.url;
@@ -121,7 +121,7 @@ async function main(): Promise<void> {
       const cross = await timed(() => registry.copy(s.repo, digest, `${ns}/stage-${s.bytes}-${i}`, 'prod'));
       // The whole promotion: policy, stage lock, registry write, Release and audit rows.
       const promote = await timed(async () => {
-        const p = await promotions.request({
+        const p = await promotions.execute({
           owner: s.project.owner,
           name: s.project.name,
           digest,

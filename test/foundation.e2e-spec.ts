@@ -89,7 +89,9 @@ describe('worker shutdown', () => {
         'app/ok': 'x',
         '.dockyard.yml': `image: shutdown-${prefix}/app\ntest:\n  - name: slow\n    run: sleep 3; echo finished\n`,
       });
-      const project = await prisma.project.create({ data: { owner: 'acme', name: 'app', cloneUrl: repo.cloneUrl } });
+      const project = await prisma.project.create({
+        data: { owner: `shutdown-${prefix}`, name: 'app', cloneUrl: repo.cloneUrl },
+      });
       const build = await prisma.build.create({
         data: { projectId: project.id, trigger: 'manual', ref: 'refs/heads/main', branch: 'main', sha },
       });

@@ -228,12 +228,21 @@ describe('promotion dev → test → prod by digest (real services)', () => {
     }
   });
 
-  it("follows an admin's policy override and writes a stage kept in another repository", async () => {
+  it("follows the project's policy as an admin changes it, and writes a stage kept in a repository the policy allows", async () => {
     const released = `${owner}/released`;
+    // The file may name another repository only where the project's policy allows it.
     const yml = pipeline('true').replace(
       '  - { name: prod, approvals: 1 }',
-      `  - { name: prod, approvals: 1, repository: ${released} }`,
+      `  - { name: prod, repository: ${released} }`,
     );
+    await request(t.url)
+      .put(`/api/v1/projects/${owner}/web/policy`)
+      .set(as('admin'))
+      .send({
+        stages: [{ name: 'dev', auto: true }, { name: 'test' }, { name: 'prod', approvals: 1 }],
+        repositories: [released],
+      })
+      .expect(200);
     const digest = await pushAndBuild({ 'app/v': '8', '.dockyard.yml': yml });
     await settled((await promote('alice', digest, 'test').expect(202)).body.id);
     await request(t.url)
@@ -241,21 +250,30 @@ describe('promotion dev → test → prod by digest (real services)', () => {
       .set(as('alice'))
       .send({ approvals: 0 })
       .expect(403);
-    await request(t.url)
+    const changed = await request(t.url)
       .put(`/api/v1/projects/${owner}/web/stages/prod/policy`)
       .set(as('admin'))
-      .send({ approvals: 0 })
+      .send({ approvals: 0, comment: 'release day' })
       .expect(200);
+    expect(changed.body).toMatchObject({
+      version: 3,
+      createdBy: 'admin',
+      policy: { stages: [{}, {}, { approvals: 0 }] },
+    });
     const p = await promote('alice', digest, 'prod').expect(201);
     expect(p.body.status).toBe('promoted');
     // Blobs mounted from the image's repository: the tag resolves there, by the same digest.
     expect(await registry.resolve(released, 'prod')).toBe(digest);
-    await request(t.url).put(`/api/v1/projects/${owner}/web/stages/prod/policy`).set(as('admin')).send({}).expect(200);
+    await request(t.url)
+      .put(`/api/v1/projects/${owner}/web/stages/prod/policy`)
+      .set(as('admin'))
+      .send({ approvals: 1 })
+      .expect(200);
     const audit = (await request(t.url).get(`/api/v1/audit?project=${owner}/web`).set(as('bob'))).body as {
       action: string;
       actor: string;
     }[];
-    expect(audit.filter((a) => a.action === 'stage.policy_changed').map((a) => a.actor)).toEqual(['admin', 'admin']);
+    expect(audit.filter((a) => a.action === 'policy.changed').map((a) => a.actor)).toEqual(['admin', 'admin', 'admin']);
   });
 
   it("is idempotent by the caller's id, and fails without touching the stage when the registry write fails", async () => {

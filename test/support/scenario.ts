@@ -38,9 +38,19 @@ export class Scenario {
 
   /** Commit, deliver the push webhook, wait for the build to pass; returns the image digest. */
   async pushAndBuild(files: Record<string, string>, reader: string): Promise<string> {
-    const sha = this.repo.commit(files, 'change');
-    const res = await deliver(this.t.url, pushPayload(this.owner, this.name, sha)).expect(202);
-    const build = await eventually(
+    const build = await this.pushBuild(this.repo.commit(files, 'change'), reader);
+    if (build.status !== 'passed') throw new Error(`build ${build.id} ${build.status}: ${build.reason}`);
+    return build.image.digest as string;
+  }
+
+  /** Deliver a push of `sha` (by `pusher`) and wait for its build to end; returns the build as the API shows it. */
+  async pushBuild(sha: string, reader: string, pusher = 'alice') {
+    const payload = {
+      ...pushPayload(this.owner, this.name, sha),
+      pusher: { name: pusher, email: `${pusher}@example.com` },
+    };
+    const res = await deliver(this.t.url, payload).expect(202);
+    return eventually(
       async () => {
         const b = (await request(this.t.url).get(`/api/v1/builds/${res.body.buildId}`).set(this.as(reader))).body;
         return b.status !== 'queued' && b.status !== 'running' && b;
@@ -48,8 +58,6 @@ export class Scenario {
       120_000,
       'build',
     );
-    if (build.status !== 'passed') throw new Error(`build ${build.id} ${build.status}: ${build.reason}`);
-    return build.image.digest as string;
   }
 
   promote(login: string, digest: string, to: string, extra: Record<string, unknown> = {}) {

@@ -1,14 +1,15 @@
 import { Processor } from '@nestjs/bullmq';
 import { CatalogueProcessor, JobHandlers, QUEUES } from '@dockyard/queue';
-import { PromotionService } from '@dockyard/pipeline';
+import { EvaluatePromotion } from '@dockyard/pipeline';
 
 @Processor(QUEUES.promotions)
 export class PromotionsProcessor extends CatalogueProcessor {
   readonly handlers: JobHandlers = {
-    'promotion.run': async (data) => (await this.promotions.evaluate(data.promotionId, true)).status,
+    'promotion.run': async (data) =>
+      (await this.evaluate.execute({ promotion: data.promotionId, inWorker: true })).status,
   };
 
-  constructor(private readonly promotions: PromotionService) {
+  constructor(private readonly evaluate: EvaluatePromotion) {
     super();
   }
 }

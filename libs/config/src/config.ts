@@ -50,6 +50,11 @@ export const envSchema = z.object({
     .optional(),
   REGISTRY_USERNAME: z.string().optional(),
   REGISTRY_PASSWORD: z.string().optional(),
+  /** Prefix of every project's registry namespace (`<prefix>/<owner>/<name>`); none: `<owner>/<name>`. */
+  REGISTRY_NAMESPACE: z
+    .string()
+    .regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/, 'a registry repository path')
+    .optional(),
 
   GITHUB_API_URL: httpUrl.default('https://api.github.com'),
   GITHUB_TOKEN: z.string().optional(),
@@ -124,7 +129,7 @@ export interface AppConfig {
   queuePrefix: string;
   docker: { host: string };
   /** One registry, two views: `url` for Dockyard's own HTTP client, `engineHost` for the Docker Engine. */
-  registry: { url: string; engineHost: string; username?: string; password?: string };
+  registry: { url: string; engineHost: string; username?: string; password?: string; namespace?: string };
   github: {
     apiUrl: string;
     token?: string;
@@ -218,6 +223,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       engineHost,
       username: e.REGISTRY_USERNAME,
       password: e.REGISTRY_PASSWORD,
+      namespace: e.REGISTRY_NAMESPACE,
     },
     github: {
       apiUrl: e.GITHUB_API_URL.replace(/\/$/, ''),

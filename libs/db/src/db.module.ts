@@ -18,6 +18,7 @@ import {
   PromotionRepository,
   ReleaseRepository,
   SecretRepository,
+  PolicyRepository,
 } from './repositories';
 
 const repositories = [
@@ -37,6 +38,7 @@ const repositories = [
   PromotionRepository,
   ReleaseRepository,
   SecretRepository,
+  PolicyRepository,
 ];
 
 @Global()

@@ -90,22 +90,34 @@ export class GitSource {
   }
 
   /**
-   * Authors' and committers' e-mails and names of the commits in `to` that are not in `from`
-   * (all of `to`'s history when `from` is null or unknown).
+   * Every commit in `to` that is not in `from` (all of `to`'s history when `from` is null), with the
+   * e-mails and names of their authors and committers: one `git log` over the whole range, no cap.
+   * Errors are thrown, never swallowed: whoever asks must not take "unreadable" for "nobody".
    */
-  async contributors(mirror: string, from: string | null, to: string): Promise<string[]> {
-    const range = from && from !== to ? [`${from}..${to}`] : from === to ? [] : [to];
-    if (!range.length) return [];
+  async history(mirror: string, from: string | null, to: string): Promise<{ commits: Set<string>; people: string[] }> {
+    for (const sha of [from, to]) {
+      if (sha !== null && !/^[0-9a-f]{40}$/.test(sha))
+        throw new SourceUnavailableError(`"${sha}" is not a full commit sha`);
+    }
+    if (from === to) return { commits: new Set(), people: [] };
+    const range = from ? `${from}..${to}` : to;
     const { stdout } = await this.git(mirror, [
       'log',
-      '--format=%ae%x09%an%x09%ce%x09%cn',
-      '--max-count=1000',
+      '--no-show-signature',
+      '--format=%H%x09%ae%x09%an%x09%ce%x09%cn',
       '--end-of-options',
-      ...range,
-    ]).catch(() =>
-      this.git(mirror, ['log', '--format=%ae%x09%an%x09%ce%x09%cn', '--max-count=1000', '--end-of-options', to]),
-    );
-    return [...new Set(stdout.split(/[\t\n]/).filter(Boolean))];
+      range,
+      '--',
+    ]);
+    const commits = new Set<string>();
+    const people = new Set<string>();
+    for (const line of stdout.split('\n')) {
+      if (!line) continue;
+      const [sha, ...who] = line.split('\t');
+      commits.add(sha);
+      for (const w of who) if (w) people.add(w);
+    }
+    return { commits, people: [...people] };
   }
 
   /** A file's text at a commit, or null when the commit has no such file. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '@dockyard/config';
-import { BuildRepository, BuildWithProject, ProjectRepository, ReleaseRepository } from '@dockyard/db';
+import { BuildRepository, BuildWithProject, ReleaseRepository } from '@dockyard/db';
 import { DockerEngine, ImageBuildError, LABELS } from '@dockyard/docker';
 import { BuildEvents } from '@dockyard/events';
 import { GitSource, SourceUnavailableError, redactUrl } from '@dockyard/git';
@@ -13,7 +13,9 @@ import { BuildLogWriter } from './build-log';
 import { PIPELINE_FILE, PipelineConfig, PipelineFileError, parsePipelineFile } from './pipeline-file';
 import { StatusPublisher } from './status-publisher';
 import { TestSuite } from './test-suite';
-import { PromotionService } from './promotion/promotion.service';
+import { ProjectPolicies } from './promotion/project-policies';
+import type { ProjectRules } from './promotion/project-policy';
+import { EnterFirstStage } from './promotion/use-cases/enter-first-stage';
 
 /** A failure that another attempt cannot fix: the build fails with this reason. */
 class BuildFailure extends Error {}
@@ -41,7 +43,6 @@ export class BuildRunner {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly builds: BuildRepository,
-    private readonly projects: ProjectRepository,
     private readonly releases: ReleaseRepository,
     private readonly git: GitSource,
     private readonly docker: DockerEngine,
@@ -49,7 +50,8 @@ export class BuildRunner {
     private readonly statuses: StatusPublisher,
     private readonly metrics: Metrics,
     private readonly tests: TestSuite,
-    private readonly promotions: PromotionService,
+    private readonly policies: ProjectPolicies,
+    private readonly enterFirstStage: EnterFirstStage,
     private readonly buildEvents: BuildEvents,
   ) {}
 
@@ -168,6 +170,7 @@ export class BuildRunner {
     });
 
     const pipeline = await this.readPipeline(mirror, build, log);
+    const rules = await this.rulesFor(build, pipeline, log);
     const dockerfile = path.posix.join(pipeline.build.context, pipeline.build.dockerfile);
     if ((await this.git.readFile(mirror, sha, dockerfile)) === null) {
       throw new BuildFailure(`${dockerfile} does not exist at ${sha.slice(0, 12)}`);
@@ -233,18 +236,11 @@ export class BuildRunner {
     });
     if (failure) return { status: 'failed', reason: failure };
 
-    const first = pipeline.stages[0];
-    const stages = await this.projects.syncStages(
-      project.id,
-      pipeline.stages.map((s) => s.name),
-    );
-    if (first.auto) {
-      await this.promotions.enterFirstStage(build.id, image, stages[0].id, first.name, build.pusher, build.channel);
-      log.line('system', `${pipeline.image}:${first.name} is now ${digest}`);
-      await this.promotions.promoteNextIfAuto(project, digest, first.name, pipeline);
-    } else {
-      log.line('system', `stage ${first.name} is not automatic: the image waits for a promotion`);
-    }
+    const first = rules.stages[0].name;
+    const entry = await this.enterFirstStage.execute({ build, image, rules });
+    if (!entry) log.line('system', `stage ${first} is not automatic: the image waits for a promotion`);
+    else if (entry.status === 'promoted') log.line('system', `${pipeline.image}:${first} is now ${digest}`);
+    else log.line('system', `entering ${first}: ${entry.status}${entry.reason ? ` (${entry.reason})` : ''}`);
     return { status: 'passed', reason: null };
   }
 
@@ -252,7 +248,7 @@ export class BuildRunner {
     const text = await this.git.readFile(mirror, build.sha, PIPELINE_FILE);
     let pipeline: PipelineConfig;
     try {
-      pipeline = parsePipelineFile(text, build.project.name);
+      pipeline = parsePipelineFile(text, this.policies.namespaceOf(build.project));
     } catch (err) {
       if (err instanceof PipelineFileError) {
         for (const problem of err.problems) log.line('system', `${PIPELINE_FILE}: ${problem}`);
@@ -306,5 +302,26 @@ export class BuildRunner {
       },
       Math.min(CANCEL_POLL_MS, lease / 3),
     );
+  }
+
+  /**
+   * The project's policy (held by Dockyard) with what the file adds. A file that tries to weaken or
+   * reshape the gates, or to write outside the project's registry namespace, fails its own build
+   * before anything is built or pushed.
+   */
+  private async rulesFor(
+    build: BuildWithProject,
+    pipeline: PipelineConfig,
+    log: BuildLogWriter,
+  ): Promise<ProjectRules> {
+    const { rules, problems, notes, version } = await this.policies.forFile(build.project, pipeline);
+    for (const note of notes) log.line('system', `${PIPELINE_FILE}: ${note}`);
+    if (problems.length) {
+      for (const problem of problems) log.line('system', `${PIPELINE_FILE}: ${problem}`);
+      throw new BuildFailure(
+        `${PIPELINE_FILE} may only add checks to the project's policy (version ${version}): ${problems.join('; ')}`,
+      );
+    }
+    return rules;
   }
 }

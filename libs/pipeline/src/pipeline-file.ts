@@ -16,10 +16,10 @@ const duration = z
     }
   });
 
-const name = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, - and _');
+export const nameSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, - and _');
 
-const testSchema = z.strictObject({
-  name,
+export const testSchema = z.strictObject({
+  name: nameSchema,
   run: z.string().min(1),
   timeout: duration.optional(),
   network: z.boolean().default(false),
@@ -32,13 +32,13 @@ const testSchema = z.strictObject({
   readOnly: z.boolean().default(true).describe('false: a writable root filesystem'),
 });
 
-const repositoryName = z
+export const repositoryName = z
   .string()
   .regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/, 'a registry repository name');
 
 /** A suite run on a target after a deploy, against the running service (SERVICE_URL). */
 const verifySchema = z.strictObject({
-  name,
+  name: nameSchema,
   run: z.string().min(1),
   /** A test image to run it in (a full reference); default: the deployed digest itself. */
   image: z.string().min(1).optional(),
@@ -71,22 +71,28 @@ const serviceSchema = z.strictObject({
   drain: duration.optional(),
 });
 
+export const freezeWindowSchema = z.union([
+  z.strictObject({ cron: z.string(), duration }),
+  z.strictObject({ from: z.string(), to: z.string() }),
+]);
+
+/**
+ * A stage as the file may name it: the file only ADDS checks to the project's policy held by Dockyard
+ * (see promotion/project-policy.ts for the merge rule); it never adds, renames or reorders stages.
+ */
 const stageSchema = z.strictObject({
-  name,
+  name: nameSchema,
   /** Where the stage's tag lives, when not in the image's own repository (blobs are mounted, not copied). */
   repository: repositoryName.optional(),
-  auto: z.boolean().default(false),
-  approvals: z.number().int().min(0).max(10).default(0),
+  /** Only to keep the first stage manual; `true` where the project's policy says otherwise is refused. */
+  auto: z.boolean().optional(),
+  approvals: z.number().int().min(0).max(10).optional(),
   approvers: z.array(z.string()).optional(),
   test: z.array(testSchema).optional(),
   /** Suites run after a deploy to the stage's environment; a failure rolls the environment back. */
   verify: z.array(verifySchema).optional(),
   separationOfDuties: z.boolean().optional(),
-  freeze: z
-    .array(
-      z.union([z.strictObject({ cron: z.string(), duration }), z.strictObject({ from: z.string(), to: z.string() })]),
-    )
-    .optional(),
+  freeze: z.array(freezeWindowSchema).optional(),
 });
 
 export const pipelineSchema = z.strictObject({
@@ -117,18 +123,13 @@ export interface PipelineConfig {
   image: string;
   build: { dockerfile: string; context: string; args: Record<string, string> };
   test: PipelineTest[];
+  /** What the file adds to the project's stages (none when it names none). */
   stages: PipelineStage[];
   /** How the image runs in an environment; null: defaults (port 8080, health GET /). */
   service?: PipelineService | null;
   /** False when the repository has no .dockyard.yml and the defaults were used. */
   fromFile: boolean;
 }
-
-export const DEFAULT_STAGES: PipelineStage[] = [
-  { name: 'dev', auto: true, approvals: 0 },
-  { name: 'test', auto: false, approvals: 0 },
-  { name: 'prod', auto: false, approvals: 1 },
-];
 
 export class PipelineFileError extends Error {
   constructor(readonly problems: string[]) {
@@ -145,14 +146,14 @@ export function pipelineJsonSchema(): object {
  * Parse .dockyard.yml (or null for "no file") into the pipeline in force. Every problem is named
  * with the line it stands on.
  */
-export function parsePipelineFile(text: string | null, repositoryName: string): PipelineConfig {
-  const defaultImage = repositoryName.toLowerCase().replace(/[^a-z0-9._/-]+/g, '-');
+export function parsePipelineFile(text: string | null, defaultRepository: string): PipelineConfig {
+  const defaultImage = defaultRepository.toLowerCase().replace(/[^a-z0-9._/-]+/g, '-');
   if (text === null) {
     return {
       image: defaultImage,
       build: { dockerfile: 'Dockerfile', context: '.', args: {} },
       test: [],
-      stages: DEFAULT_STAGES,
+      stages: [],
       fromFile: false,
     };
   }
@@ -180,7 +181,7 @@ export function parsePipelineFile(text: string | null, repositoryName: string): 
     image: file.image ?? defaultImage,
     build: file.build,
     test: file.test,
-    stages: file.stages ?? DEFAULT_STAGES,
+    stages: file.stages ?? [],
     service: file.service ?? null,
     fromFile: true,
   };

@@ -9,9 +9,34 @@ import { WebhookIntake } from './intake.service';
 import { StatusPublisher } from './status-publisher';
 import { TestSuite } from './test-suite';
 import { Clock } from './clock';
-import { PromotionService } from './promotion/promotion.service';
 import { ChangeProjectSettings, RegisterProject } from './projects';
 import { WaitingNotice } from './promotion/waiting-notice';
+import {
+  AFTER_STAGE_WRITE,
+  ApprovalEligibility,
+  ChangePolicy,
+  DecidePromotion,
+  EnterFirstStage,
+  EvaluatePromotion,
+  GATES,
+  PROMOTION_GATES,
+  ProjectPolicies,
+  PromotionRecords,
+  RangeContributors,
+  RequestPromotion,
+  RollBackStage,
+  STEPS,
+} from './promotion';
+
+/** The promotion use cases: one class per action. */
+const PROMOTION_USE_CASES = [
+  RequestPromotion,
+  DecidePromotion,
+  RollBackStage,
+  ChangePolicy,
+  EvaluatePromotion,
+  EnterFirstStage,
+];
 
 /** The pipeline's use cases, shared by the api (intake, commands) and the worker (runner, statuses). */
 @Module({
@@ -27,17 +52,28 @@ import { WaitingNotice } from './promotion/waiting-notice';
     BuildCommands,
     TestSuite,
     Clock,
-    PromotionService,
     WaitingNotice,
     ChangeProjectSettings,
     RegisterProject,
+    ProjectPolicies,
+    PromotionRecords,
+    RangeContributors,
+    ApprovalEligibility,
+    ...PROMOTION_USE_CASES,
+    ...GATES,
+    { provide: PROMOTION_GATES, useFactory: (...gates: unknown[]) => gates, inject: GATES },
+    ...STEPS,
+    { provide: AFTER_STAGE_WRITE, useFactory: (...steps: unknown[]) => steps, inject: STEPS },
   ],
   exports: [
     ChangeProjectSettings,
     RegisterProject,
     AccessTokens,
     Clock,
-    PromotionService,
+    ProjectPolicies,
+    PromotionRecords,
+    ApprovalEligibility,
+    ...PROMOTION_USE_CASES,
     WebhookIntake,
     StatusPublisher,
     BuildRunner,

@@ -4,7 +4,18 @@ import type { Request, Response } from 'express';
 import { AuditRepository, BuildRepository, ProjectRepository, PromotionRepository, User } from '@dockyard/db';
 import { DeliveryMetrics } from '@dockyard/events';
 import { EnvironmentsOverview } from '@dockyard/operations';
-import { AccessTokens, PromotionService, Requester, requireProject, scopesOfRole } from '@dockyard/pipeline';
+import {
+  AccessTokens,
+  ApprovalEligibility,
+  DecidePromotion,
+  ProjectPolicies,
+  PromotionRecords,
+  RequestPromotion,
+  Requester,
+  RollBackStage,
+  requireProject,
+  scopesOfRole,
+} from '@dockyard/pipeline';
 import { redactUrl } from '@dockyard/git';
 import { Sessions } from '../auth/sessions';
 import { doraChart } from './dora-chart';
@@ -27,7 +38,12 @@ export class DashboardController {
     private readonly promotions: PromotionRepository,
     private readonly builds: BuildRepository,
     private readonly audit: AuditRepository,
-    private readonly service: PromotionService,
+    private readonly requestPromotion: RequestPromotion,
+    private readonly decidePromotion: DecidePromotion,
+    private readonly rollBackStage: RollBackStage,
+    private readonly records: PromotionRecords,
+    private readonly eligibility: ApprovalEligibility,
+    private readonly policies: ProjectPolicies,
     private readonly deliveryMetrics: DeliveryMetrics,
     private readonly environments: EnvironmentsOverview,
   ) {}
@@ -98,6 +114,7 @@ export class DashboardController {
     const user = await this.userOr401(req, res);
     if (!user) return;
     const project = await requireProject(this.projects, `${owner}/${name}`);
+    await this.policies.ensureStages(project.id);
     const [stages, open, recentBuilds, dora, environments] = await Promise.all([
       this.promotions.stages(project.id),
       this.promotions.open(project.id),
@@ -115,7 +132,7 @@ export class DashboardController {
           open
             .filter((p) => p.toStageId === stage.id)
             .map(async (p) => {
-              const why = p.status === 'waiting' ? await this.service.refusalFor(p, user) : 'tests are running';
+              const why = p.status === 'waiting' ? await this.eligibility.refusalFor(p, user) : 'tests are running';
               return html`<div class="waiting" id="promotion-${p.id}" data-promotion="${p.id}">
                 <p>
                   <strong>${p.kind === 'rollback' ? 'Rollback' : 'Waiting'}:</strong> <code>${short(p.digest)}</code> by
@@ -305,7 +322,7 @@ export class DashboardController {
   async promote(@Body() body: Record<string, string>, @Req() req: Request, @Res() res: Response) {
     await this.act(req, res, String(body.project), async (requester) => {
       const [owner, name] = String(body.project).split('/');
-      const p = await this.service.request({
+      const p = await this.requestPromotion.execute({
         owner,
         name,
         digest: String(body.digest),
@@ -323,10 +340,13 @@ export class DashboardController {
     @Req() req: Request,
     @Res() res: Response,
   ) {
-    const p = await this.service.get(id);
+    const p = await this.records.get(id);
     await this.act(req, res, `${p.project.owner}/${p.project.name}`, async (requester) => {
-      const after =
-        decision === 'approve' ? await this.service.approve(id, requester) : await this.service.reject(id, requester);
+      const after = await this.decidePromotion.execute({
+        promotionId: id,
+        approved: decision === 'approve',
+        requester,
+      });
       return `${decision === 'approve' ? 'Approved' : 'Rejected'}: ${after.toStage.name} promotion is ${after.status}`;
     });
   }
@@ -340,7 +360,7 @@ export class DashboardController {
     @Res() res: Response,
   ) {
     await this.act(req, res, `${owner}/${name}`, async (requester) => {
-      const p = await this.service.rollback({ owner, name, stage, requester });
+      const p = await this.rollBackStage.execute({ owner, name, stage, requester });
       return `Rollback of ${stage}: ${p.status}${p.reason ? ` (${p.reason})` : ''}`;
     });
   }

@@ -2,7 +2,7 @@ import { Controller, Get, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { ProjectRepository, PromotionRepository } from '@dockyard/db';
-import { PromotionService } from '@dockyard/pipeline';
+import { ApprovalEligibility } from '@dockyard/pipeline';
 import { Sessions } from '../auth/sessions';
 import { ago, html, layout, short } from './html';
 
@@ -17,7 +17,7 @@ export class WaitingDashboardController {
     private readonly sessions: Sessions,
     private readonly projects: ProjectRepository,
     private readonly promotions: PromotionRepository,
-    private readonly service: PromotionService,
+    private readonly eligibility: ApprovalEligibility,
   ) {}
 
   @Get('waiting')
@@ -32,7 +32,7 @@ export class WaitingDashboardController {
     for (const p of open) {
       if (p.status !== 'waiting' || p.approvals.some((a) => a.userId === user.id)) continue;
       if (!(p.reason ?? '').includes('approval')) continue;
-      if (await this.service.refusalFor(p, user)) continue;
+      if (await this.eligibility.refusalFor(p, user)) continue;
       mine.push(p);
     }
     res.type('html').send(

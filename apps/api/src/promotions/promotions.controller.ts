@@ -1,10 +1,32 @@
 import { Body, Controller, Get, Param, ParseUUIDPipe, Post, Put, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+import {
+  IsArray,
+  IsBoolean,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
 import type { Response } from 'express';
-import { AuditRepository, ProjectRepository, PromotionFull, PromotionRepository } from '@dockyard/db';
-import { Actor, PromotionService, requireProject } from '@dockyard/pipeline';
+import { AuditRepository, PolicyRepository, ProjectRepository, PromotionFull, PromotionRepository } from '@dockyard/db';
+import {
+  Actor,
+  ChangePolicy,
+  DecidePromotion,
+  PolicyInForce,
+  ProjectPolicies,
+  PromotionRecords,
+  RequestPromotion,
+  RollBackStage,
+  requireProject,
+} from '@dockyard/pipeline';
 import { CurrentActor, RequireScope } from '../auth/auth.guard';
 import { promotionView } from './promotion.view';
 import { requesterOf } from './requester';
@@ -67,8 +89,9 @@ export class RollbackBody {
   force?: boolean;
 }
 
+/** One stage's rules changed in the project's current policy (a new version); the rest stays. */
 export class StagePolicyBody {
-  @ApiPropertyOptional()
+  @ApiPropertyOptional({ description: 'take what the stage before accepted without a request' })
   @IsOptional()
   @IsBoolean()
   auto?: boolean;
@@ -89,6 +112,65 @@ export class StagePolicyBody {
   @IsOptional()
   @IsBoolean()
   separationOfDuties?: boolean;
+
+  @ApiPropertyOptional({ description: 'freeze windows: {cron, duration} or {from, to}', type: [Object] })
+  @IsOptional()
+  @IsArray()
+  freeze?: unknown[];
+
+  @ApiPropertyOptional({
+    description: 'suites run from the digest before it may enter: {name, run, timeout?, network?}',
+    type: [Object],
+  })
+  @IsOptional()
+  @IsArray()
+  test?: unknown[];
+
+  @ApiPropertyOptional({ description: '{required, roles?, users?}, or null for none', type: Object, nullable: true })
+  @IsOptional()
+  @IsObject()
+  signoff?: Record<string, unknown> | null;
+
+  @ApiPropertyOptional({ description: "the stage's tag in another registry repository (any: an admin's choice)" })
+  @IsOptional()
+  @IsString()
+  repository?: string;
+
+  @ApiPropertyOptional({ description: 'why, kept with the version' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
+  comment?: string;
+}
+
+/** A project's whole policy: its stages in order, with their gates. */
+export class ProjectPolicyBody {
+  @ApiProperty({
+    description: 'the stages in promotion order, each with its gates',
+    example: [{ name: 'dev', auto: true }, { name: 'test' }, { name: 'prod', approvals: 1, separationOfDuties: true }],
+    type: [Object],
+  })
+  @IsArray()
+  stages!: unknown[];
+
+  @ApiPropertyOptional({
+    description: "repositories outside the project's namespace its pipeline file may name",
+    type: [String],
+  })
+  @IsOptional()
+  @IsArray()
+  @IsString({ each: true })
+  repositories?: string[];
+
+  @ApiPropertyOptional({ description: 'why, kept with the version' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
+  comment?: string;
+}
+
+function policyView(p: PolicyInForce) {
+  return { version: p.version, createdBy: p.createdBy, createdAt: p.createdAt, policy: p.rules };
 }
 
 export class AuditQuery {
@@ -111,9 +193,15 @@ export class AuditQuery {
 @Controller('api/v1')
 export class PromotionsController {
   constructor(
-    private readonly service: PromotionService,
+    private readonly requestPromotion: RequestPromotion,
+    private readonly decidePromotion: DecidePromotion,
+    private readonly rollBackStage: RollBackStage,
+    private readonly changePolicy: ChangePolicy,
+    private readonly records: PromotionRecords,
+    private readonly policies: ProjectPolicies,
     private readonly projects: ProjectRepository,
     private readonly promotions: PromotionRepository,
+    private readonly versions: PolicyRepository,
     private readonly audit: AuditRepository,
   ) {}
 
@@ -124,6 +212,7 @@ export class PromotionsController {
   })
   async stages(@Param('owner') owner: string, @Param('name') name: string) {
     const project = await requireProject(this.projects, `${owner}/${name}`);
+    await this.policies.ensureStages(project.id);
     const [stages, open] = await Promise.all([this.promotions.stages(project.id), this.promotions.open(project.id)]);
     return Promise.all(
       stages.map(async (s) => {
@@ -153,7 +242,7 @@ export class PromotionsController {
     @Res({ passthrough: true }) res: Response,
   ) {
     const [owner, name] = body.project.split('/');
-    const p = await this.service.request({
+    const p = await this.requestPromotion.execute({
       id: body.id,
       owner,
       name,
@@ -169,7 +258,7 @@ export class PromotionsController {
   @Get('promotions/:id')
   @RequireScope('read')
   async get(@Param('id', ParseUUIDPipe) id: string) {
-    return promotionView(await this.service.get(id));
+    return promotionView(await this.records.get(id));
   }
 
   @Post('promotions/:id/approve')
@@ -181,14 +270,25 @@ export class PromotionsController {
     @CurrentActor() actor: Actor,
     @Res({ passthrough: true }) res: Response,
   ) {
-    const p = await this.service.approve(id, requesterOf(actor), body.comment);
+    const p = await this.decidePromotion.execute({
+      promotionId: id,
+      approved: true,
+      comment: body.comment,
+      requester: requesterOf(actor),
+    });
     return answer(res, p);
   }
 
   @Post('promotions/:id/reject')
   @RequireScope('approve')
   async reject(@Param('id', ParseUUIDPipe) id: string, @Body() body: DecisionBody, @CurrentActor() actor: Actor) {
-    return promotionView(await this.service.reject(id, requesterOf(actor), body.comment));
+    const p = await this.decidePromotion.execute({
+      promotionId: id,
+      approved: false,
+      comment: body.comment,
+      requester: requesterOf(actor),
+    });
+    return promotionView(p);
   }
 
   @Post('projects/:owner/:name/stages/:stage/rollback')
@@ -202,7 +302,7 @@ export class PromotionsController {
     @CurrentActor() actor: Actor,
     @Res({ passthrough: true }) res: Response,
   ) {
-    const p = await this.service.rollback({
+    const p = await this.rollBackStage.execute({
       owner,
       name,
       stage,
@@ -213,21 +313,63 @@ export class PromotionsController {
     return answer(res, p);
   }
 
+  @Get('projects/:owner/:name/policy')
+  @RequireScope('read')
+  @ApiOperation({ summary: "The project's policy in force (its gates, held by Dockyard) and its version" })
+  async policy(@Param('owner') owner: string, @Param('name') name: string) {
+    const project = await requireProject(this.projects, `${owner}/${name}`);
+    return { namespace: this.policies.namespaceOf(project), ...policyView(await this.policies.current(project.id)) };
+  }
+
+  @Get('projects/:owner/:name/policy/versions')
+  @RequireScope('read')
+  @ApiOperation({ summary: "Every version of the project's policy, newest first (version 1 is the default)" })
+  async policyVersions(@Param('owner') owner: string, @Param('name') name: string) {
+    const project = await requireProject(this.projects, `${owner}/${name}`);
+    return (await this.versions.history(project.id)).map((v) => ({
+      version: v.version,
+      createdBy: v.createdBy,
+      createdAt: v.createdAt,
+      comment: v.comment,
+      policy: v.policy,
+    }));
+  }
+
+  @Put('projects/:owner/:name/policy')
+  @RequireScope('admin')
+  @ApiOperation({ summary: "Admins: replace the project's policy (a new version, audited)" })
+  async putPolicy(
+    @Param('owner') owner: string,
+    @Param('name') name: string,
+    @Body() body: ProjectPolicyBody,
+    @CurrentActor() actor: Actor,
+  ) {
+    const { comment, ...policy } = body;
+    return policyView(
+      await this.changePolicy.execute({ owner, name, change: { policy }, comment, requester: requesterOf(actor) }),
+    );
+  }
+
   @Put('projects/:owner/:name/stages/:stage/policy')
   @RequireScope('admin')
-  @ApiOperation({
-    summary: "Admins: override a stage's policy for this project (an empty body goes back to the file's)",
-  })
-  async policy(
+  @ApiOperation({ summary: "Admins: change one stage's gates in the project's policy (a new version, audited)" })
+  async stagePolicy(
     @Param('owner') owner: string,
     @Param('name') name: string,
     @Param('stage') stage: string,
     @Body() body: StagePolicyBody,
     @CurrentActor() actor: Actor,
   ) {
-    const override = Object.keys(body).length ? { ...body } : null;
-    await this.service.overridePolicy(owner, name, stage, override, requesterOf(actor));
-    return { stage, policy: override };
+    const { comment, ...fields } = body;
+    return policyView(
+      await this.changePolicy.execute({
+        owner,
+        name,
+        change: { stage, fields },
+        comment,
+        requester: requesterOf(actor),
+      }),
+    );
   }
 
   @Get('audit')

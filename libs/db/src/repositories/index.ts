@@ -15,3 +15,4 @@ export * from './dora.repository';
 export * from './environment-variable.repository';
 export * from './host-status.repository';
 export * from './github-deployment.repository';
+export * from './policy.repository';

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../prisma.service';
 import type { Approval, Image, Prisma, Project, Promotion, Release, Stage, TestRun, User } from '../generated/client';
+import type { AuditEntry } from './audit.repository';
 
 export type PromotionFull = Promotion & {
   project: Project;
@@ -10,6 +11,8 @@ export type PromotionFull = Promotion & {
   testRuns: TestRun[];
   requestedBy: User | null;
 };
+
+const SETTLED: Promotion['status'][] = ['promoted', 'rejected', 'blocked', 'failed'];
 
 const full = {
   project: true,
@@ -22,7 +25,7 @@ const full = {
 
 @Injectable()
 export class PromotionRepository {
-  constructor(readonly prisma: PrismaService) {}
+  constructor(private readonly prisma: PrismaService) {}
 
   find(id: string): Promise<PromotionFull | null> {
     return this.prisma.promotion.findUnique({ where: { id }, include: full });
@@ -59,9 +62,10 @@ export class PromotionRepository {
     });
   }
 
+  /** The stages the project's policy lists, in order, with their latest releases (newest first). */
   stages(projectId: string): Promise<(Stage & { releases: (Release & { image: Image })[] })[]> {
     return this.prisma.stage.findMany({
-      where: { projectId },
+      where: { projectId, position: { gte: 0 } },
       orderBy: { position: 'asc' },
       include: { releases: { orderBy: { createdAt: 'desc' }, take: 10, include: { image: true } } },
     });
@@ -70,6 +74,40 @@ export class PromotionRepository {
   /** Has this digest ever been released into the stage? */
   async everHeld(stageId: string, digest: string): Promise<boolean> {
     return (await this.prisma.release.count({ where: { stageId, digest } })) > 0;
+  }
+
+  /** What a stage holds now (its newest release), or null. */
+  currentRelease(stageId: string): Promise<Release | null> {
+    return this.prisma.release.findFirst({ where: { stageId }, orderBy: { createdAt: 'desc' } });
+  }
+
+  findImage(projectId: string, digest: string): Promise<Image | null> {
+    return this.prisma.image.findFirst({ where: { projectId, digest } });
+  }
+
+  image(id: string): Promise<Image> {
+    return this.prisma.image.findUniqueOrThrow({ where: { id } });
+  }
+
+  /** Everyone who pushed a build of the project, by commit: who pushed what is who touched the range. */
+  async pushersByCommit(projectId: string): Promise<{ sha: string; pusher: string }[]> {
+    const rows = await this.prisma.build.findMany({
+      where: { projectId, pusher: { not: null } },
+      select: { sha: true, pusher: true },
+      distinct: ['sha', 'pusher'],
+    });
+    return rows.map((r) => ({ sha: r.sha, pusher: r.pusher! }));
+  }
+
+  /**
+   * The pipeline file an image was built with: its first passed build's, or while that build still
+   * runs (a passed build entering the first stage), the running one's. `final` says it cannot change.
+   */
+  async pipelineOfImage(imageId: string): Promise<{ config: Prisma.JsonValue | null; final: boolean } | null> {
+    const build =
+      (await this.buildOfImage(imageId)) ??
+      (await this.prisma.build.findFirst({ where: { imageId, status: 'running' }, orderBy: { createdAt: 'asc' } }));
+    return build ? { config: build.config, final: build.status === 'passed' } : null;
   }
 
   /** The build that produced an image (its pipeline file and commit). */
@@ -88,14 +126,54 @@ export class PromotionRepository {
   }
 
   /**
-   * Run `fn` holding the stage's lock (a transaction-scoped advisory lock): promotions into one
-   * stage are serialized, and the registry write and the Release row happen under the same lock.
+   * Write a promotion into its stage, holding the stage's lock (a transaction-scoped advisory lock, so
+   * promotions into one stage are serialized): claim it (false when it was settled meanwhile), add the
+   * Release row and the audit event, and call `registryWrite` LAST — if it throws, the rows roll back
+   * and the registry tag and the record still agree.
    */
-  withStageLock<T>(stageId: string, fn: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+  writeStage(
+    input: {
+      promotionId: string;
+      stageId: string;
+      imageId: string;
+      digest: string;
+      byLogin: string;
+      buildId?: string | null;
+      completedAt: Date;
+      policyVersion: number;
+      gates: Prisma.InputJsonValue;
+      audit: AuditEntry;
+    },
+    registryWrite: () => Promise<void>,
+  ): Promise<boolean> {
     return this.prisma.$transaction(
       async (tx) => {
-        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`stage:${stageId}`}, 0))`;
-        return fn(tx);
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`stage:${input.stageId}`}, 0))`;
+        // Nobody outside this transaction could see a "promoting" status, so none is written.
+        const claimed = await tx.promotion.updateMany({
+          where: { id: input.promotionId, status: { notIn: SETTLED } },
+          data: {
+            status: 'promoted',
+            reason: null,
+            completedAt: input.completedAt,
+            policyVersion: input.policyVersion,
+            gates: input.gates,
+          },
+        });
+        if (!claimed.count) return false;
+        await tx.release.create({
+          data: {
+            stageId: input.stageId,
+            imageId: input.imageId,
+            digest: input.digest,
+            promotionId: input.promotionId,
+            buildId: input.buildId ?? null,
+            byLogin: input.byLogin,
+          },
+        });
+        await tx.auditEvent.create({ data: input.audit });
+        await registryWrite();
+        return true;
       },
       { timeout: 120_000, maxWait: 120_000 },
     );

@@ -1,4 +1,4 @@
-import type { Requester } from '../promotion/promotion.service';
+import type { Requester } from '../promotion/requester';
 
 /** Who an audit event names: the person (or "bot for person"), their user and token, and the channel. */
 export function auditActor(r: Requester) {

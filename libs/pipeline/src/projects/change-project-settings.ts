@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AuditRepository, Project, ProjectRepository } from '@dockyard/db';
 import { ForbiddenError } from '../errors';
-import type { Requester } from '../promotion/promotion.service';
+import type { Requester } from '../promotion/requester';
 import { auditActor } from './audit-actor';
 import { requireProject } from './require-project';
 

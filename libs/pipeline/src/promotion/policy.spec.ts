@@ -1,20 +1,4 @@
-import { DEFAULT_STAGES } from '../pipeline-file';
-import { approvalRefusal, frozenUntil, identityOf, stagePolicy } from './policy';
-
-describe('stagePolicy', () => {
-  it('reads the file and turns separation of duties on for the last stage only', () => {
-    expect(stagePolicy({ stages: DEFAULT_STAGES }, 'prod')).toMatchObject({ approvals: 1, separationOfDuties: true });
-    expect(stagePolicy({ stages: DEFAULT_STAGES }, 'test')).toMatchObject({ approvals: 0, separationOfDuties: false });
-  });
-
-  it('lets an admin override win', () => {
-    expect(stagePolicy({ stages: DEFAULT_STAGES }, 'prod', { approvals: 2 }).approvals).toBe(2);
-  });
-
-  it('refuses an unknown stage', () => {
-    expect(() => stagePolicy({ stages: DEFAULT_STAGES }, 'qa')).toThrow(/no stage "qa"/);
-  });
-});
+import { approvalRefusal, frozenUntil, identityOf } from './policy';
 
 describe('frozenUntil', () => {
   const at = (iso: string) => new Date(iso);

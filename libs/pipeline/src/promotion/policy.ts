@@ -1,44 +1,8 @@
 import { CronExpressionParser } from 'cron-parser';
-import type { PipelineConfig, PipelineStage } from '../pipeline-file';
-
-/** A stage's rules, as the pipeline file at the image's commit says, with an admin's overrides on top. */
-export interface StagePolicy {
-  name: string;
-  /** The registry repository of the stage's tag; the image's own when unset. */
-  repository?: string;
-  auto: boolean;
-  approvals: number;
-  approvers?: string[];
-  test: PipelineStage['test'];
-  separationOfDuties: boolean;
-  freeze: NonNullable<PipelineStage['freeze']>;
-}
-
-export function stagePolicy(
-  pipeline: Pick<PipelineConfig, 'stages'>,
-  stage: string,
-  override?: Partial<StagePolicy> | null,
-): StagePolicy {
-  const index = pipeline.stages.findIndex((s) => s.name === stage);
-  const fromFile = pipeline.stages[index];
-  if (!fromFile) throw new Error(`the pipeline has no stage "${stage}"`);
-  const isLast = index === pipeline.stages.length - 1;
-  const base: StagePolicy = {
-    name: stage,
-    repository: fromFile.repository,
-    auto: fromFile.auto,
-    approvals: fromFile.approvals,
-    approvers: fromFile.approvers,
-    test: fromFile.test ?? [],
-    // On by default for the last stage (production), off elsewhere, unless the file says.
-    separationOfDuties: fromFile.separationOfDuties ?? isLast,
-    freeze: fromFile.freeze ?? [],
-  };
-  return { ...base, ...(override ?? {}) };
-}
+import type { StageRules } from './project-policy';
 
 /** When the freeze window that `now` falls in ends, or null when `now` is not frozen. */
-export function frozenUntil(freeze: StagePolicy['freeze'], now: Date): Date | null {
+export function frozenUntil(freeze: StageRules['freeze'], now: Date): Date | null {
   let until: Date | null = null;
   for (const window of freeze) {
     let end: Date | null = null;
@@ -71,7 +35,7 @@ export interface ApprovalCheck {
   requesterId: string | null;
   /** Pushers and authors of the commits being promoted (identities, see identityOf). */
   contributors: string[];
-  policy: Pick<StagePolicy, 'separationOfDuties' | 'approvers'>;
+  policy: Pick<StageRules, 'separationOfDuties' | 'approvers'>;
 }
 
 /** Why this person may not approve, or null when they may. */
