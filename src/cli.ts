@@ -4,7 +4,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '@dockyard/config';
 import { NestFactory } from '@nestjs/core';
 import { CoreModule } from '@dockyard/core';
-import { AccessRepository, Role } from '@dockyard/db';
+import { AccessRepository, ProjectRepository, Role } from '@dockyard/db';
 import { parseDuration } from '@dockyard/config';
 import {
   AddTarget,
@@ -14,7 +14,15 @@ import {
   RemoveTarget,
   SetVariable,
 } from '@dockyard/operations';
-import { AccessTokens, PipelineModule, SCOPES, Scope } from '@dockyard/pipeline';
+import {
+  AccessTokens,
+  ChangePolicy,
+  PipelineModule,
+  ProjectPolicies,
+  SCOPES,
+  Scope,
+  requireProject,
+} from '@dockyard/pipeline';
 import { SecretAuthor, SecretsStore } from '@dockyard/secrets';
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
@@ -35,7 +43,9 @@ const USAGE = `usage:
   dockyard host-add <owner/name> <stage> <host> --kind socket|tls|ssh --address ADDR [--ca FILE --cert FILE] [--key FILE] [--proxy-port P]
   dockyard host-remove <owner/name> <stage> <host>
   dockyard variable <owner/name> <stage> NAME=value
-  dockyard secret <owner/name> [stage] NAME      (the value is read from stdin, never from the command line)`;
+  dockyard secret <owner/name> [stage] NAME      (the value is read from stdin, never from the command line)
+  dockyard show-policy <owner/name>
+  dockyard set-policy <owner/name> <policy.json | -> --as <admin login> [--comment WHY]`;
 
 /** Environment chores from a shell (audited as "cli:<unix user>"); the same use cases as the REST API. */
 async function environmentCommand(
@@ -124,6 +134,8 @@ async function main(): Promise<void> {
       cert: { type: 'string' },
       key: { type: 'string' },
       'proxy-port': { type: 'string' },
+      as: { type: 'string' },
+      comment: { type: 'string' },
     },
   });
   const [command, login] = positionals;
@@ -147,6 +159,27 @@ async function main(): Promise<void> {
       console.log(token);
     } else if (await environmentCommand(app, command, positionals.slice(1), values)) {
       // done
+    } else if (command === 'show-policy') {
+      const project = await requireProject(app.get(ProjectRepository), login);
+      const policies = app.get(ProjectPolicies);
+      const current = await policies.current(project.id);
+      console.log(JSON.stringify({ namespace: policies.namespaceOf(project), ...current }, null, 2));
+    } else if (command === 'set-policy') {
+      // A policy change is an admin's, named and audited like one made through the API.
+      const admin = values.as ? await app.get(AccessRepository).findUser(values.as) : null;
+      if (!admin) throw new Error('set-policy needs --as <login> of an admin');
+      const [owner, name] = login.split('/');
+      const file = positionals[2];
+      if (!file) throw new Error('set-policy needs the policy as a JSON file (or - for stdin)');
+      const policy: unknown = JSON.parse(readFileSync(file === '-' ? 0 : file, 'utf8'));
+      const changed = await app.get(ChangePolicy).execute({
+        owner,
+        name,
+        change: { policy },
+        comment: values.comment,
+        requester: { user: admin, channel: 'system', actor: `${admin.login} (cli)` },
+      });
+      console.log(`${login}: policy version ${changed.version}`);
     } else {
       console.error(`unknown command ${command}; scopes are ${SCOPES.join(', ')}\n${USAGE}`);
       process.exitCode = 2;

@@ -13,6 +13,7 @@ import {
   RequestPromotion,
   Requester,
   RollBackStage,
+  StageRules,
   requireProject,
   scopesOfRole,
 } from '@dockyard/pipeline';
@@ -23,6 +24,21 @@ import { environmentPanel } from './environment-panel';
 import { Html, ago, html, layout, short } from './html';
 
 type Flash = { msg?: string; error?: string };
+
+/** A stage's gates in a line: "auto", "1 approval · separation of duties · 2 freeze windows". */
+function gatesOf(stage: StageRules | undefined): string {
+  if (!stage) return '';
+  const parts = [
+    stage.auto && 'automatic',
+    stage.approvals > 0 && `${stage.approvals} approval${stage.approvals > 1 ? 's' : ''}`,
+    stage.approvers?.length && `by ${stage.approvers.join(', ')}`,
+    stage.separationOfDuties && 'separation of duties',
+    stage.test.length && `tests: ${stage.test.map((t) => t.name).join(', ')}`,
+    stage.freeze.length && `${stage.freeze.length} freeze window${stage.freeze.length > 1 ? 's' : ''}`,
+    stage.signoff?.required && 'sign-off',
+  ].filter(Boolean);
+  return parts.length ? parts.join(' · ') : 'no gates';
+}
 
 /**
  * The web dashboard: plain server-rendered HTML and forms, so it is fast and works with any browser
@@ -114,7 +130,7 @@ export class DashboardController {
     const user = await this.userOr401(req, res);
     if (!user) return;
     const project = await requireProject(this.projects, `${owner}/${name}`);
-    await this.policies.ensureStages(project.id);
+    const policy = await this.policies.ensureStages(project.id);
     const [stages, open, recentBuilds, dora, environments] = await Promise.all([
       this.promotions.stages(project.id),
       this.promotions.open(project.id),
@@ -176,6 +192,7 @@ export class DashboardController {
         }
         return html`<section class="stage" data-stage="${stage.name}" aria-label="stage ${stage.name}">
           <h2>${stage.name}</h2>
+          <p class="muted rules">${gatesOf(policy.rules.stages.find((r) => r.name === stage.name))}</p>
           ${
             now
               ? html`<p>
@@ -193,6 +210,7 @@ export class DashboardController {
       layout(
         `${owner}/${name}`,
         html`<h1>${owner}/${name}</h1>
+          <p class="muted">Policy version ${policy.version} (${policy.createdBy})</p>
           <div class="stages">${columns}</div>
           ${doraChart(dora, dora.stage)}
           ${user.role === 'admin' ? html`<p><a href="/projects/${owner}/${name}/hooks">Outgoing webhooks</a></p>` : ''}

@@ -33,12 +33,13 @@ export class ProjectPolicies {
   ) {}
 
   /** Make sure the project has a row for each stage its policy names (a new project shows them empty). */
-  async ensureStages(projectId: string): Promise<void> {
-    const { rules } = await this.current(projectId);
+  async ensureStages(projectId: string): Promise<PolicyInForce> {
+    const policy = await this.current(projectId);
     await this.projects.syncStages(
       projectId,
-      rules.stages.map((s) => s.name),
+      policy.rules.stages.map((s) => s.name),
     );
+    return policy;
   }
 
   namespaceOf(project: Pick<Project, 'owner' | 'name'>): string {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { InvalidRequestError } from '../errors';
 import {
   PIPELINE_FILE,
   type PipelineConfig,
@@ -52,7 +53,8 @@ export interface ProjectRules {
 }
 export type ProjectPolicyInput = z.input<typeof projectPolicySchema>;
 
-export class InvalidPolicyError extends Error {
+/** A 400 with every problem named. */
+export class InvalidPolicyError extends InvalidRequestError {
   constructor(readonly problems: string[]) {
     super(`invalid policy: ${problems.join('; ')}`);
   }
