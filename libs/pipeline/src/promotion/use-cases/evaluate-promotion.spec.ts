@@ -140,7 +140,9 @@ describe('EvaluatePromotion (the gate engine)', () => {
 
   it("records a build's entry into the first stage as the pusher's, through the same write", async () => {
     const { engine, promotions } = setup([allow()]);
-    await engine.execute({ promotion: { ...promotion, buildId: 'b1', pushedBy: 'bob', requestedBy: null } });
+    await engine.execute({
+      promotion: { ...promotion, buildId: 'b1', pushedBy: 'bob', requestedBy: null, channel: 'webhook' },
+    });
     expect(promotions.writeStage).toHaveBeenCalledWith(
       expect.objectContaining({
         buildId: 'b1',
