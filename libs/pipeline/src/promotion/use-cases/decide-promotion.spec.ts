@@ -1,4 +1,5 @@
 import type { AuditRepository, PromotionFull, PromotionRepository, User } from '@dockyard/db';
+import type { PromotionEvents } from '@dockyard/events';
 import { ConflictError, ForbiddenError } from '../../errors';
 import type { ApprovalEligibility } from '../approval-eligibility';
 import type { PromotionRecords } from '../promotion-records';
@@ -20,14 +21,16 @@ function setup(p: PromotionFull, refusal: string | null) {
   const promotions: Pick<PromotionRepository, 'approve'> = { approve: jest.fn() };
   const eligibility: Pick<ApprovalEligibility, 'refusalFor'> = { refusalFor: jest.fn().mockResolvedValue(refusal) };
   const audit: Pick<AuditRepository, 'record'> = { record: jest.fn() };
+  const events: Pick<PromotionEvents, 'rejected'> = { rejected: jest.fn() };
   const useCase = new DecidePromotion(
     records as PromotionRecords,
     evaluate as EvaluatePromotion,
     promotions as PromotionRepository,
     eligibility as ApprovalEligibility,
     audit as AuditRepository,
+    events as PromotionEvents,
   );
-  return { useCase, records, evaluate, promotions, audit };
+  return { useCase, records, evaluate, promotions, audit, events };
 }
 
 describe('DecidePromotion', () => {
@@ -59,9 +62,10 @@ describe('DecidePromotion', () => {
   });
 
   it('ends the promotion on a rejection, and refuses a decision on a settled one', async () => {
-    const { useCase, records } = setup(waiting, null);
+    const { useCase, records, events } = setup(waiting, null);
     await useCase.execute({ promotionId: 'p1', approved: false, comment: 'no', requester: bob });
     expect(records.finish).toHaveBeenCalledWith(waiting, 'rejected', 'rejected by bob: no');
+    expect(events.rejected).toHaveBeenCalledWith(waiting, 'bob', 'rejected by bob: no');
     const settled = setup({ ...waiting, status: 'promoted' } as PromotionFull, null);
     await expect(settled.useCase.execute({ promotionId: 'p1', approved: true, requester: bob })).rejects.toThrow(
       ConflictError,
