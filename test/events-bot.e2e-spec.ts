@@ -44,19 +44,18 @@ describe('events from the pipeline: a chat channel and a bot (real services)', (
     const event = async (match: (e: Event) => boolean) =>
       JSON.parse((await bot.next((m) => match(JSON.parse(m.data) as Event), 120_000)).data) as Event;
 
-    const digest = await s.pushAndBuild(
-      {
-        Dockerfile: SCRATCH_DOCKERFILE,
-        'app/v': '1',
-        '.dockyard.yml': [
-          `image: ${s.image}`,
-          'stages:',
-          '  - { name: dev, auto: true }',
-          '  - { name: prod, approvals: 1 }',
-        ].join('\n'),
-      },
-      'admin',
-    );
+    // The project's gates are Dockyard's: dev takes passed builds, prod needs one approval.
+    await request(t.url)
+      .put(`/api/v1/projects/${s.slug}/policy`)
+      .set(s.as('admin'))
+      .send({
+        stages: [
+          { name: 'dev', auto: true },
+          { name: 'prod', approvals: 1 },
+        ],
+      })
+      .expect(200);
+    const digest = await s.pushAndBuild({ Dockerfile: SCRATCH_DOCKERFILE, 'app/v': '1' }, 'admin');
     const passed = await event((e) => e.type === 'build.passed');
     expect(passed.digest).toBe(digest);
     expect(bot.messages.map((m) => m.event).slice(0, 2)).toEqual(['build.started', 'build.passed']);

@@ -221,13 +221,14 @@ describe('gates that hold (real services)', () => {
   it('finding 4: when the history cannot be read, the promotion waits (closed) and says why', async () => {
     const s = await project();
     const digest = await s.pushAndBuild({ Dockerfile: SCRATCH_DOCKERFILE, 'app/v': 'h' }, 'admin');
-    const id = await askForProd(s, digest);
-    // The repository goes away and Dockyard's mirror of it with it.
+    // The repository goes away and Dockyard's mirror of it with it, before anyone reads its history.
     const moved = `${s.repo.dir}-moved`;
     renameSync(s.repo.dir, moved);
     for (const entry of readdirSync(t.config.git.cacheDir))
       rmSync(path.join(t.config.git.cacheDir, entry), { recursive: true, force: true });
+    let id: string;
     try {
+      id = await askForProd(s, digest);
       const res = await approve(s, id, 'bob');
       expect(res.status).toBe(202);
       expect(res.body).toMatchObject({

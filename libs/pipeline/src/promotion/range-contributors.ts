@@ -4,6 +4,7 @@ import { GitSource } from '@dockyard/git';
 import { identityOf } from './policy';
 
 export type Contributors = { people: string[] } | { unreadable: string };
+type History = { commits: Set<string>; people: string[] };
 
 const TTL_MS = 30_000;
 
@@ -15,7 +16,8 @@ const TTL_MS = 30_000;
  */
 @Injectable()
 export class RangeContributors {
-  private readonly cache = new Map<string, { at: number; value: { people: string[] } }>();
+  /** Histories read, by range: commits never change, so a range's authors do not either. */
+  private readonly histories = new Map<string, { at: number; value: History }>();
 
   constructor(
     private readonly promotions: PromotionRepository,
@@ -26,19 +28,32 @@ export class RangeContributors {
     const current = await this.promotions.currentRelease(p.toStageId);
     const from = current ? (await this.promotions.image(current.imageId)).sha : null;
     const to = p.image.sha;
+    const history = await this.historyOf(p, from, to);
+    if ('unreadable' in history) return history;
+    // Who pushed builds of those commits is read every time: a new push may add someone.
+    const pushers = (await this.promotions.pushersByCommit(p.projectId))
+      .filter((b) => history.commits.has(b.sha))
+      .map((b) => b.pusher);
+    return { people: [...new Set([...history.people, ...pushers].map(identityOf))] };
+  }
+
+  private async historyOf(
+    p: PromotionFull,
+    from: string | null,
+    to: string,
+  ): Promise<History | { unreadable: string }> {
     const key = `${p.projectId}:${from ?? ''}..${to}`;
-    const hit = this.cache.get(key);
+    const hit = this.histories.get(key);
     if (hit && Date.now() - hit.at < TTL_MS) return hit.value;
     const value = await this.read(p, from, to);
     // "Unreadable" is not remembered: the next look may read it.
     if ('unreadable' in value) return value;
-    if (this.cache.size >= 500) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(key, { at: Date.now(), value });
+    if (this.histories.size >= 500) this.histories.delete(this.histories.keys().next().value!);
+    this.histories.set(key, { at: Date.now(), value });
     return value;
   }
 
-  private async read(p: PromotionFull, from: string | null, to: string): Promise<Contributors> {
-    let history: { commits: Set<string>; people: string[] };
+  private async read(p: PromotionFull, from: string | null, to: string): Promise<History | { unreadable: string }> {
     try {
       const mirror = await this.git.mirrorWith(p.project, to);
       // A stage commit the mirror cannot get: take all of `to`'s history (more people, never fewer).
@@ -49,13 +64,9 @@ export class RangeContributors {
               () => null,
             )
           : from;
-      history = await this.git.history(mirror, base, to);
+      return await this.git.history(mirror, base, to);
     } catch (err) {
       return { unreadable: `the history of ${to.slice(0, 12)} cannot be read (${(err as Error).message})` };
     }
-    const pushers = (await this.promotions.pushersByCommit(p.projectId))
-      .filter((b) => history.commits.has(b.sha))
-      .map((b) => b.pusher);
-    return { people: [...new Set([...history.people, ...pushers].map(identityOf))] };
   }
 }
