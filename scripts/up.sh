@@ -18,23 +18,6 @@ if [ "$LOCAL_ENVIRONMENTS" = true ] && [ -z "${DEPLOY_PROXY_IMAGE:-}" ] && ! [ -
 fi
 node scripts/build.mjs
 
-if [ -f "$DATA/app.pid" ] && kill -0 "$(cat "$DATA/app.pid")" 2>/dev/null; then
-  echo "[up] stopping the running app (pid $(cat "$DATA/app.pid"))"
-  kill "$(cat "$DATA/app.pid")"
-  for _ in $(seq 1 100); do kill -0 "$(cat "$DATA/app.pid")" 2>/dev/null || break; sleep 0.2; done
-fi
-setsid nohup node dist/src/main.js >"$DATA/app.log" 2>&1 </dev/null &
-echo $! >"$DATA/app.pid"
-url="http://${HOST:-127.0.0.1}:${PORT:-3000}"
-for _ in $(seq 1 100); do
-  if curl -fsS --max-time 2 "$url/readyz" >/dev/null 2>&1; then
-    echo "[up] Dockyard is up: $url  (API docs: $url/api/docs, log: $DATA/app.log)"
-    echo "[up] first admin: npm run dockyard -- create-user admin --role admin --password '<10+ characters>'"
-    echo "[up]   and a token for the API: npm run dockyard -- create-token admin"
-    exit 0
-  fi
-  kill -0 "$(cat "$DATA/app.pid")" 2>/dev/null || { echo "[up] the app exited:"; tail -20 "$DATA/app.log"; exit 1; }
-  sleep 0.3
-done
-echo "[up] the app did not become ready within 30s; see $DATA/app.log" >&2
-exit 1
+bash scripts/start-app.sh
+echo "[up] first admin: npm run dockyard -- create-user admin --role admin --password '<10+ characters>'"
+echo "[up]   and a token for the API: npm run dockyard -- create-token admin"

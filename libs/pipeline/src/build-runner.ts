@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
@@ -21,6 +22,8 @@ import { EnterFirstStage } from './promotion/use-cases/enter-first-stage';
 class BuildFailure extends Error {}
 
 const CANCEL_POLL_MS = 1_000;
+/** Which worker process ran an attempt, in the build's log. */
+const WORKER = `${hostname()}/${process.pid}`;
 
 /** Why an attempt stopped before its end; each says what happens to the build. */
 type StopReason = 'cancelled' | 'lease lost' | 'handed back';
@@ -79,7 +82,8 @@ export class BuildRunner {
     if (signal?.aborted) onHandBack();
     signal?.addEventListener('abort', onHandBack, { once: true });
     const watcher = this.heartbeat(buildId, token, halt);
-    if (number > 1) {
+    log.line('system', `attempt ${number} on worker ${WORKER} (engine ${this.config.docker.host})`);
+    if (build.status === 'running') {
       log.line('system', `attempt ${number}: the worker of the last attempt was lost; taking the build over`);
       await this.removeContainersOf(buildId, token, log);
     }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Controller, Get } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
@@ -7,6 +8,8 @@ import { JobQueue } from '@dockyard/queue';
 import { RegistryClient } from '@dockyard/registry';
 
 const TIMEOUT_MS = 3_000;
+/** This process, so that whoever started it can tell that it is the one answering (`npm run up`). */
+const INSTANCE = randomUUID();
 
 function withTimeout<T>(promise: Promise<T>): Promise<T> {
   return Promise.race([
@@ -15,7 +18,7 @@ function withTimeout<T>(promise: Promise<T>): Promise<T> {
   ]);
 }
 
-/** Liveness says the process serves HTTP; readiness checks each outside system and names the one down. */
+/** Liveness says the process serves HTTP (and which process it is); readiness checks each outside system and names the one down. */
 @ApiExcludeController()
 @Controller()
 export class HealthController {
@@ -30,7 +33,7 @@ export class HealthController {
 
   @Get('healthz')
   liveness() {
-    return { status: 'ok' };
+    return { status: 'ok', pid: process.pid, instance: INSTANCE };
   }
 
   @Get('readyz')
