@@ -39,6 +39,8 @@ export const envSchema = z.object({
     .regex(/^[a-zA-Z0-9_-]+$/, 'letters, digits, - and _ only')
     .default('dockyard'),
   DOCKER_HOST: z.string().default('unix:///var/run/docker.sock'),
+  /** The docker CLI that runs BuildKit builds (Debian's docker.io); a newer one may lack buildx. */
+  DOCKER_CLI: z.string().startsWith('/', 'an absolute path').default('/usr/bin/docker'),
   REGISTRY_URL: httpUrl,
   /** The registry as the Docker Engine names it in image references (push, pull by digest); default REGISTRY_URL's host. */
   REGISTRY_ENGINE_HOST: z
@@ -127,7 +129,7 @@ export interface AppConfig {
   databaseUrl: string;
   redisUrl: string;
   queuePrefix: string;
-  docker: { host: string };
+  docker: { host: string; cli: string };
   /** One registry, two views: `url` for Dockyard's own HTTP client, `engineHost` for the Docker Engine. */
   registry: { url: string; engineHost: string; username?: string; password?: string; namespace?: string };
   github: {
@@ -217,7 +219,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     queuePrefix: e.QUEUE_PREFIX,
-    docker: { host: e.DOCKER_HOST },
+    docker: { host: e.DOCKER_HOST, cli: e.DOCKER_CLI },
     registry: {
       url: e.REGISTRY_URL.replace(/\/$/, ''),
       engineHost,

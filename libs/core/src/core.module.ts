@@ -1,7 +1,7 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { AppConfig, ConfigModule } from '@dockyard/config';
 import { DbModule } from '@dockyard/db';
-import { DockerEngine } from '@dockyard/docker';
+import { BuildKitCli, DockerEngine } from '@dockyard/docker';
 import { ObservabilityModule } from '@dockyard/observability';
 import { QueueModule } from '@dockyard/queue';
 import { RegistryClient } from '@dockyard/registry';
@@ -15,8 +15,8 @@ export class CoreModule {
     return {
       module: CoreModule,
       imports: [ConfigModule.forRoot(config), ObservabilityModule.forRoot(), DbModule, QueueModule.forRoot()],
-      providers: [DockerEngine, RegistryClient, ShutdownWatchdog],
-      exports: [DockerEngine, RegistryClient],
+      providers: [DockerEngine, BuildKitCli, RegistryClient, ShutdownWatchdog],
+      exports: [DockerEngine, BuildKitCli, RegistryClient],
     };
   }
 }

@@ -26,20 +26,6 @@ export const LABELS = {
 
 export type OutputSink = (text: string) => void;
 
-export interface BuildOptions {
-  /** A tar stream of the build context. */
-  context: Readable;
-  tag: string;
-  dockerfile: string;
-  buildArgs: Record<string, string>;
-  labels: Record<string, string>;
-  /** Each build step's container: memory (no swap beyond it), CPUs, and whether it has a network. */
-  limits: { memoryBytes: number; cpus: number; network: boolean };
-  timeoutMs: number;
-  signal?: AbortSignal;
-  onOutput: OutputSink;
-}
-
 /** The user a test runs as unless its pipeline file says otherwise: nobody, not root. */
 export const UNPRIVILEGED_USER = '65534:65534';
 
@@ -136,41 +122,6 @@ export class DockerEngine {
           }),
       signal,
     );
-  }
-
-  /** Build an image with the layer cache; the build's output goes to onOutput as it comes. */
-  async build(opts: BuildOptions): Promise<{ imageId: string }> {
-    const stream = await withDeadline(
-      'docker build',
-      opts.timeoutMs,
-      (abortSignal) =>
-        this.docker.buildImage(opts.context, {
-          t: opts.tag,
-          dockerfile: opts.dockerfile,
-          buildargs: opts.buildArgs,
-          labels: { ...opts.labels, [LABELS.instance]: this.instance },
-          rm: true,
-          forcerm: true,
-          memory: opts.limits.memoryBytes,
-          memswap: opts.limits.memoryBytes,
-          cpuperiod: 100_000,
-          cpuquota: Math.round(opts.limits.cpus * 100_000),
-          networkmode: opts.limits.network ? 'default' : 'none',
-          abortSignal,
-        } as Docker.ImageBuildOptions),
-      opts.signal,
-    );
-    const events = await this.follow(stream, opts.timeoutMs, opts.signal, (event) => {
-      if (typeof event.stream === 'string') opts.onOutput(event.stream);
-      if (event.error) opts.onOutput(`${event.error}\n`);
-    });
-    const failed = events.find((e) => e.error);
-    if (failed) throw new ImageBuildError(String(failed.error).trim());
-    const aux = events.find((e) => e.aux && typeof (e.aux as { ID?: string }).ID === 'string');
-    const imageId =
-      (aux?.aux as { ID: string } | undefined)?.ID ??
-      (await withDeadline('docker inspect', ENGINE_CALL_MS, () => this.docker.getImage(opts.tag).inspect())).Id;
-    return { imageId };
   }
 
   /** Push a tag to its registry; returns the manifest digest the registry stored. */
@@ -322,7 +273,7 @@ export class DockerEngine {
         (stream as Readable).destroy?.();
         reject(err);
       };
-      const timer = setTimeout(() => destroy(new ImageBuildError(`timed out after ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => destroy(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
       const onAbort = () => destroy(new CancelledError('docker'));
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });

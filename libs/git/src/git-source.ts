@@ -14,8 +14,8 @@ export class SourceUnavailableError extends Error {}
 
 /**
  * Source code at an exact commit, from a bare mirror per repository. Nothing from the repository
- * is ever checked out or run on this host: files are read from git's object store and the build
- * context is streamed to Docker as `git archive` output.
+ * is ever run on this host: files are read from git's object store, and the build context is
+ * `git archive` output unpacked into a directory of its own for the docker CLI.
  */
 @Injectable()
 export class GitSource {
@@ -159,6 +159,19 @@ export class GitSource {
       await this.git(dir, ['init', '--bare', '--quiet']);
     }
     return dir;
+  }
+
+  /** Unpack the tree at `sha` (or one of its folders) into `dir`, for a build context. */
+  async export(mirror: string, sha: string, context: string, dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    const tar = spawn('tar', ['-x', '--no-same-owner', '-C', dir], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    tar.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const archive = this.archive(mirror, sha, context);
+    const failed = new Promise<never>((_, reject) => archive.on('error', reject));
+    archive.pipe(tar.stdin);
+    const code = await Promise.race([new Promise<number | null>((resolve) => tar.on('close', resolve)), failed]);
+    if (code !== 0) throw new SourceUnavailableError(`unpacking ${sha.slice(0, 12)}: ${stderr.trim()}`);
   }
 
   private async hasCommit(dir: string, sha: string): Promise<boolean> {

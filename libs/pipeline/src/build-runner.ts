@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '@dockyard/config';
 import { BuildRepository, BuildWithProject, ReleaseRepository } from '@dockyard/db';
-import { DockerEngine, ImageBuildError, LABELS } from '@dockyard/docker';
+import { BuildKitCli, DockerEngine, ImageBuildError, LABELS } from '@dockyard/docker';
 import { BuildEvents } from '@dockyard/events';
 import { GitSource, SourceUnavailableError, redactUrl } from '@dockyard/git';
 import { Metrics } from '@dockyard/observability';
@@ -15,7 +16,7 @@ import { PIPELINE_FILE, PipelineConfig, PipelineFileError, parsePipelineFile } f
 import { StatusPublisher } from './status-publisher';
 import { TestSuite } from './test-suite';
 import { ProjectPolicies } from './promotion/project-policies';
-import type { ProjectRules } from './promotion/project-policy';
+import type { ProjectRules, StageRules } from './promotion/project-policy';
 import { EnterFirstStage } from './promotion/use-cases/enter-first-stage';
 
 /** A failure that another attempt cannot fix: the build fails with this reason. */
@@ -49,6 +50,7 @@ export class BuildRunner {
     private readonly releases: ReleaseRepository,
     private readonly git: GitSource,
     private readonly docker: DockerEngine,
+    private readonly builder: BuildKitCli,
     private readonly registry: RegistryClient,
     private readonly statuses: StatusPublisher,
     private readonly metrics: Metrics,
@@ -182,30 +184,39 @@ export class BuildRunner {
 
     const ref = this.registry.engineRef(pipeline.image);
     const tag = `${ref}:sha-${sha.slice(0, 12)}`;
-    log.line('system', `building ${tag}`);
+    const cacheFrom = await this.cacheSources(build, ref, rules.stages[0]);
+    log.line(
+      'system',
+      `building ${tag} with BuildKit${cacheFrom.length ? ` (cache from ${cacheFrom.join(', ')})` : ''}`,
+    );
+    const contextDir = await mkdtemp(path.join(tmpdir(), 'dockyard-context-'));
     try {
-      await this.docker.build({
-        context: this.git.archive(mirror, sha, pipeline.build.context),
-        tag,
+      await this.git.export(mirror, sha, pipeline.build.context, contextDir);
+      await this.builder.build({
+        contextDir,
         dockerfile: pipeline.build.dockerfile,
+        tags: [tag],
+        target: pipeline.build.target,
         buildArgs: pipeline.build.args,
         labels: {
           'org.opencontainers.image.revision': sha,
           'org.opencontainers.image.source': redactUrl(project.cloneUrl),
+          'org.opencontainers.image.created': new Date().toISOString(),
           [LABELS.build]: build.id,
         },
-        limits: {
-          memoryBytes: this.config.build.memory,
-          cpus: this.config.build.cpus,
-          network: this.config.build.network && project.buildNetwork,
-        },
+        network: this.config.build.network && project.buildNetwork,
+        secrets: {},
+        cacheFrom,
         timeoutMs: this.config.build.timeout,
         signal,
         onOutput: (text) => log.write('build', text),
       });
     } catch (err) {
       if (err instanceof ImageBuildError) throw new BuildFailure(`docker build failed: ${err.message}`);
+      if (err instanceof SourceUnavailableError) throw new BuildFailure(err.message);
       throw err;
+    } finally {
+      await rm(contextDir, { recursive: true, force: true });
     }
 
     log.line('system', `pushing ${tag}`);
@@ -327,5 +338,13 @@ export class BuildRunner {
       );
     }
     return rules;
+  }
+
+  /** The branch's last image and the first stage's: their inline cache serves this build on any engine. */
+  private async cacheSources(build: BuildWithProject, ref: string, first: StageRules): Promise<string[]> {
+    const last = build.branch ? await this.builds.lastImage(build.projectId, build.branch) : null;
+    const sources = last ? [`${this.registry.engineRef(last.repository)}@${last.digest}`] : [];
+    sources.push(`${first.repository ? this.registry.engineRef(first.repository) : ref}:${first.name}`);
+    return sources;
   }
 }

@@ -101,6 +101,8 @@ export const pipelineSchema = z.strictObject({
     .strictObject({
       dockerfile: z.string().default('Dockerfile'),
       context: z.string().default('.'),
+      /** A multi-stage Dockerfile's stage to build. */
+      target: z.string().min(1).optional(),
       args: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
     })
     .default({ dockerfile: 'Dockerfile', context: '.', args: {} }),
@@ -121,7 +123,7 @@ export type PipelineVerify = z.infer<typeof verifySchema>;
 
 export interface PipelineConfig {
   image: string;
-  build: { dockerfile: string; context: string; args: Record<string, string> };
+  build: { dockerfile: string; context: string; target?: string; args: Record<string, string> };
   test: PipelineTest[];
   /** What the file adds to the project's stages (none when it names none). */
   stages: PipelineStage[];

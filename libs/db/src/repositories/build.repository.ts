@@ -197,6 +197,16 @@ export class BuildRepository {
     return count === 1;
   }
 
+  /** The newest image built from a branch: its inline cache serves the branch's next build. */
+  async lastImage(projectId: string, branch: string): Promise<{ repository: string; digest: string } | null> {
+    const build = await this.prisma.build.findFirst({
+      where: { projectId, branch, imageId: { not: null } },
+      orderBy: { createdAt: 'desc' },
+      select: { image: { select: { repository: true, digest: true } } },
+    });
+    return build?.image ?? null;
+  }
+
   /** Queued builds older than `before`: the reconciler (re)adds their jobs; job ids make it harmless. */
   queuedBefore(before: Date, take = 100): Promise<{ id: string }[]> {
     return this.prisma.build.findMany({
