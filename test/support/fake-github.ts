@@ -1,4 +1,4 @@
-import { createVerify, KeyObject } from 'node:crypto';
+import { createHmac, createVerify, KeyObject, randomUUID } from 'node:crypto';
 import { createServer, IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -36,7 +36,22 @@ export interface FakeApp {
   publicKey: KeyObject;
 }
 
-/** A local HTTP server in the shape of GitHub's REST API that records commit statuses. */
+/** One attempt at a webhook delivery, as GET /app/hook/deliveries lists it. */
+export interface HookDelivery {
+  id: number;
+  guid: string;
+  delivered_at: string;
+  redelivery: boolean;
+  status: string;
+  status_code: number;
+  event: string;
+  action: string | null;
+}
+
+/**
+ * A local HTTP server in the shape of GitHub's REST API: records commit statuses, hands out
+ * installation tokens, and keeps a GitHub App's webhook deliveries (listed and redelivered).
+ */
 export class FakeGitHub {
   readonly statuses: RecordedStatus[] = [];
   readonly deployments: RecordedDeployment[] = [];
@@ -45,6 +60,11 @@ export class FakeGitHub {
   /** Installation tokens handed out, in order. */
   readonly installationTokens: string[] = [];
   app?: FakeApp;
+  /** The app's delivery attempts, oldest first; what each carried, to send it again. */
+  readonly hookDeliveries: HookDelivery[] = [];
+  /** Redeliveries asked for (POST /app/hook/deliveries/{id}/attempts), by attempt id. */
+  readonly redeliveryRequests: number[] = [];
+  private readonly sent = new Map<string, { url: string; secret: string; event: string; body: string }>();
   private server?: Server;
 
   async start(): Promise<string> {
@@ -101,6 +121,30 @@ export class FakeGitHub {
             .end(JSON.stringify({ id: d.statuses.length, ...json }));
           return;
         }
+        if (req.url?.startsWith('/app/hook/deliveries') && this.app) {
+          if (!this.validJwt(req.headers.authorization)) {
+            res.writeHead(401, { 'content-type': 'application/json' }).end('{"message":"Bad credentials"}');
+            return;
+          }
+          const attempt = /^\/app\/hook\/deliveries\/(\d+)\/attempts$/.exec(req.url);
+          if (req.method === 'POST' && attempt) {
+            const original = this.hookDeliveries.find((d) => d.id === Number(attempt[1]));
+            if (!original) {
+              res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not Found"}');
+              return;
+            }
+            this.redeliveryRequests.push(original.id);
+            res.writeHead(202, { 'content-type': 'application/json' }).end('{}');
+            void this.send(original.guid, true);
+            return;
+          }
+          if (req.method === 'GET' && /^\/app\/hook\/deliveries(\?.*)?$/.test(req.url)) {
+            res
+              .writeHead(200, { 'content-type': 'application/json' })
+              .end(JSON.stringify([...this.hookDeliveries].reverse()));
+            return;
+          }
+        }
         const m = /^\/repos\/([^/]+)\/([^/]+)\/statuses\/([0-9a-f]{40})$/.exec(req.url ?? '');
         if (req.method === 'POST' && m) {
           if (this.failNext > 0) {
@@ -120,6 +164,52 @@ export class FakeGitHub {
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /**
+   * Deliver a webhook as the app would: signed, to `url`, recorded with the status it got. With
+   * `lost`, GitHub's attempt fails (502, as when Dockyard is down) and Dockyard never sees it.
+   */
+  async deliver(
+    target: { url: string; secret: string },
+    event: string,
+    payload: unknown,
+    opts: { lost?: boolean } = {},
+  ): Promise<HookDelivery> {
+    const guid = randomUUID();
+    this.sent.set(guid, { ...target, event, body: JSON.stringify(payload) });
+    if (opts.lost) return this.recordAttempt(guid, event, 502, false);
+    return this.send(guid, false);
+  }
+
+  private async send(guid: string, redelivery: boolean): Promise<HookDelivery> {
+    const { url, secret, event, body } = this.sent.get(guid)!;
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': event,
+        'x-github-delivery': guid,
+        'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`,
+      },
+      body,
+    }).catch(() => null);
+    return this.recordAttempt(guid, event, res?.status ?? 0, redelivery);
+  }
+
+  private recordAttempt(guid: string, event: string, statusCode: number, redelivery: boolean): HookDelivery {
+    const attempt: HookDelivery = {
+      id: 1000 + this.hookDeliveries.length,
+      guid,
+      delivered_at: new Date().toISOString(),
+      redelivery,
+      status: statusCode >= 200 && statusCode < 300 ? 'OK' : 'failed to connect to host',
+      status_code: statusCode,
+      event,
+      action: null,
+    };
+    this.hookDeliveries.push(attempt);
+    return attempt;
   }
 
   /** An RS256 app JWT signed by the app's key, issued by the app, not expired. */

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { EnvironmentsModule } from '@dockyard/environments';
 import { EventsModule } from '@dockyard/events';
 import { OperationsModule } from '@dockyard/operations';
-import { PipelineModule, Reconciler } from '@dockyard/pipeline';
+import { FailedDeliveries, MissedPushes, PipelineModule, Reconciler } from '@dockyard/pipeline';
 import { CatalogueProcessor, assertEveryJobHandled } from '@dockyard/queue';
 import { BuildsProcessor } from './builds.processor';
 import { HooksProcessor } from './hooks.processor';
@@ -17,6 +17,8 @@ const processors = [BuildsProcessor, StatusesProcessor, PromotionsProcessor, Hoo
   providers: [
     ...processors,
     Reconciler,
+    MissedPushes,
+    FailedDeliveries,
     {
       // Resolved before any worker starts: a catalogued job without a handler stops the boot.
       provide: 'JOB_HANDLER_CHECK',

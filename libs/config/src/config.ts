@@ -91,6 +91,10 @@ export const envSchema = z.object({
   WORKER_LEASE: duration.default(30_000),
   /** On SIGTERM, how long jobs in flight may go on before they are handed back to the queue. */
   SHUTDOWN_GRACE: duration.default(20_000),
+  /** How often branch heads (git ls-remote) are compared with the builds; 0 turns it off. */
+  MISSED_PUSH_INTERVAL: duration.default(5 * 60_000),
+  /** How often a GitHub App's failed webhook deliveries are asked again; 0 turns it off. */
+  REDELIVERY_INTERVAL: duration.default(5 * 60_000),
 
   /** Encrypts stored secrets (AES-256-GCM): 32 random bytes, base64 or hex (`openssl rand -base64 32`). */
   SECRETS_KEY: z
@@ -141,7 +145,14 @@ export interface AppConfig {
     buildTags: boolean;
   };
   git: { cacheDir: string; token?: string; tokenHost: string; allowFileUrls: boolean };
-  worker: { concurrency: number; reconcileInterval: number; lease: number; shutdownGrace: number };
+  worker: {
+    concurrency: number;
+    reconcileInterval: number;
+    lease: number;
+    shutdownGrace: number;
+    missedPushInterval: number;
+    redeliveryInterval: number;
+  };
   build: { timeout: number; memory: number; cpus: number; network: boolean };
   test: { timeout: number; memory: number; cpus: number; pids: number };
   /** The key stored secrets are encrypted with; unset, storing or reading a secret says so. */
@@ -254,6 +265,8 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       reconcileInterval: e.RECONCILE_INTERVAL,
       lease: e.WORKER_LEASE,
       shutdownGrace: e.SHUTDOWN_GRACE,
+      missedPushInterval: e.MISSED_PUSH_INTERVAL,
+      redeliveryInterval: e.REDELIVERY_INTERVAL,
     },
     build: { timeout: e.BUILD_TIMEOUT, memory: e.BUILD_MEMORY, cpus: e.BUILD_CPUS, network: e.BUILD_NETWORK },
     test: { timeout: e.TEST_TIMEOUT, memory: e.TEST_MEMORY, cpus: e.TEST_CPUS, pids: e.TEST_PIDS },

@@ -34,11 +34,12 @@ export class GitSource {
   /**
    * Fetch the project's remote into its own mirror (one per project) and make sure `sha` is on one
    * of the remote's branches or tags now: a commit merely present in a mirror is never trusted.
-   * Returns the mirror's path.
+   * Returns the mirror's path. A pull request's head counts when `ref` names it (refs/pull/N/head).
    */
-  async fetch(project: GitProject, sha: string): Promise<string> {
+  async fetch(project: GitProject, sha: string, ref?: string): Promise<string> {
     if (!/^[0-9a-f]{40}$/.test(sha)) throw new SourceUnavailableError(`"${sha}" is not a full commit sha`);
     const dir = await this.mirror(project);
+    const pull = ref && /^refs\/pull\/\d+\/head$/.test(ref) ? ref : null;
     try {
       await this.git(
         dir,
@@ -51,13 +52,14 @@ export class GitSource {
           project.cloneUrl,
           '+refs/heads/*:refs/heads/*',
           '+refs/tags/*:refs/tags/*',
+          ...(pull ? [`+${pull}:${pull}`] : []),
         ],
         project.cloneUrl,
       );
     } catch (err) {
       throw new SourceUnavailableError(`git fetch from ${redactUrl(project.cloneUrl)} failed: ${gitMessage(err)}`);
     }
-    if (!(await this.hasCommit(dir, sha)) || !(await this.onSomeRef(dir, sha))) {
+    if (!(await this.hasCommit(dir, sha)) || !(await this.onSomeRef(dir, sha, pull))) {
       throw new SourceUnavailableError(`commit ${sha} is not on any branch or tag of ${redactUrl(project.cloneUrl)}`);
     }
     return dir;
@@ -87,6 +89,22 @@ export class GitSource {
     const found = lines.find(([, name]) => name === `${ref}^{}`) ?? lines.find(([, name]) => name === ref);
     if (!found) throw new SourceUnavailableError(`${ref} does not exist in ${redactUrl(cloneUrl)}`);
     return found[0];
+  }
+
+  /** Every branch of the remote repository and the commit it points at (`git ls-remote --heads`). */
+  async branchHeads(cloneUrl: string): Promise<Map<string, string>> {
+    let stdout: string;
+    try {
+      ({ stdout } = await this.git(this.cacheDir, ['ls-remote', '--heads', '--', cloneUrl], cloneUrl));
+    } catch (err) {
+      throw new SourceUnavailableError(`git ls-remote ${redactUrl(cloneUrl)} failed: ${gitMessage(err)}`);
+    }
+    const heads = new Map<string, string>();
+    for (const line of stdout.split('\n')) {
+      const [sha, ref] = line.split('\t');
+      if (sha && ref?.startsWith('refs/heads/')) heads.set(ref.slice('refs/heads/'.length), sha);
+    }
+    return heads;
   }
 
   /**
@@ -182,13 +200,14 @@ export class GitSource {
   }
 
   /** Whether a branch or tag just fetched from the remote contains the commit. */
-  private async onSomeRef(dir: string, sha: string): Promise<boolean> {
+  private async onSomeRef(dir: string, sha: string, pull: string | null): Promise<boolean> {
     const { stdout } = await this.git(dir, [
       'for-each-ref',
       '--count=1',
       `--contains=${sha}`,
       'refs/heads',
       'refs/tags',
+      ...(pull ? [pull] : []),
     ]);
     return stdout.trim().length > 0;
   }

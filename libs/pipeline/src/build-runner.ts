@@ -171,7 +171,7 @@ export class BuildRunner {
   ): Promise<{ status: 'passed' | 'failed'; reason: string | null }> {
     const { project, sha } = build;
     log.line('system', `fetching ${sha} from ${redactUrl(project.cloneUrl)}`);
-    const mirror = await this.git.fetch(project, sha).catch((err) => {
+    const mirror = await this.git.fetch(project, sha, build.ref).catch((err) => {
       throw err instanceof SourceUnavailableError ? new BuildFailure(err.message) : err;
     });
 
@@ -250,6 +250,13 @@ export class BuildRunner {
       signal,
     });
     if (failure) return { status: 'failed', reason: failure };
+    if (build.pullRequest !== null) {
+      log.line(
+        'system',
+        `pull request #${build.pullRequest} built and tested; pull request builds never enter a stage`,
+      );
+      return { status: 'passed', reason: null };
+    }
 
     const first = rules.stages[0].name;
     const entry = await this.enterFirstStage.execute({ build, image, rules });
@@ -342,7 +349,7 @@ export class BuildRunner {
 
   /** The branch's last image and the first stage's: their inline cache serves this build on any engine. */
   private async cacheSources(build: BuildWithProject, ref: string, first: StageRules): Promise<string[]> {
-    const last = build.branch ? await this.builds.lastImage(build.projectId, build.branch) : null;
+    const last = await this.builds.lastImage(build.projectId, build.branch ?? build.project.defaultBranch);
     const sources = last ? [`${this.registry.engineRef(last.repository)}@${last.digest}`] : [];
     sources.push(`${first.repository ? this.registry.engineRef(first.repository) : ref}:${first.name}`);
     return sources;

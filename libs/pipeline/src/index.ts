@@ -15,3 +15,6 @@ export * from './promotion';
 export * from './projects';
 export * from './passwords';
 export * from './stage-deployer';
+export * from './pull-request-event';
+export * from './missed-pushes';
+export * from './failed-deliveries';

@@ -1,10 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@dockyard/config';
-import { DeliveryRepository, Prisma, Project, ProjectRepository } from '@dockyard/db';
+import { DeliveryRepository, NewBuild, Prisma, Project, ProjectRepository } from '@dockyard/db';
 import { WebhookVerifier } from '@dockyard/github';
 import { Metrics } from '@dockyard/observability';
 import { JobQueue } from '@dockyard/queue';
 import { SignatureRejectedError } from './errors';
+import { PullRequestEvent, decidePullRequest } from './pull-request-event';
 import { PushEvent, decidePush, repositoryOf } from './push-event';
 import { RegisterProject } from './projects/register-project';
 import { StatusPublisher } from './status-publisher';
@@ -88,11 +89,15 @@ export class WebhookIntake {
       this.count('ping', recorded.duplicate ? 'duplicate' : 'ping');
       return { outcome: 'ping' };
     }
-    if (input.event !== 'push') return ignore(`the ${input.event} event is not handled`);
+    if (input.event !== 'push' && input.event !== 'pull_request') {
+      return ignore(`the ${input.event} event is not handled`);
+    }
     if (!repo) return ignore('the payload names no repository');
-    const decision = decidePush(event, { buildTags: this.config.github.buildTags });
-    if (!decision.build) return ignore(decision.reason);
+    const wanted = this.buildOf(input.event, input.payload);
+    if ('reason' in wanted) return ignore(wanted.reason);
     if (!project) {
+      if (input.event !== 'push')
+        return ignore(`repository ${repo.owner}/${repo.name} is not registered with Dockyard`);
       if (!this.config.github.autoRegister || !event.repository.clone_url) {
         return ignore(`repository ${repo.owner}/${repo.name} is not registered with Dockyard`);
       }
@@ -100,7 +105,7 @@ export class WebhookIntake {
       project = await this.register
         .execute(
           { ...repo, cloneUrl: event.repository.clone_url, defaultBranch: event.repository.default_branch },
-          { actor: decision.pusher ?? 'github', channel: 'webhook' },
+          { actor: wanted.pusher ?? 'github', channel: 'webhook' },
         )
         .catch((err: Error) => {
           refused = err.message;
@@ -115,24 +120,38 @@ export class WebhookIntake {
       outcome: 'accepted',
       reason: null,
       projectId: project.id,
-      build: {
-        projectId: project.id,
-        ref: decision.ref,
-        branch: decision.branch,
-        sha: decision.sha,
-        pusher: decision.pusher,
-        message: decision.message,
-        committedAt: decision.committedAt,
-      },
+      build: { projectId: project.id, ...wanted },
     });
     if (recorded.duplicate) {
-      this.count('push', 'duplicate');
+      this.count(input.event, 'duplicate');
       return { outcome: 'duplicate', buildId: recorded.buildId, reason: recorded.reason };
     }
-    this.count('push', 'accepted');
+    this.count(input.event, 'accepted');
     const buildId = recorded.buildId!;
     await this.enqueue(buildId);
     return { outcome: 'accepted', buildId, superseded: recorded.superseded };
+  }
+
+  /** The build a push or a pull request asks for, or why there is none. */
+  private buildOf(event: 'push' | 'pull_request', payload: unknown): Omit<NewBuild, 'projectId'> | { reason: string } {
+    if (event === 'pull_request') {
+      const pr = decidePullRequest(payload as PullRequestEvent);
+      if (!pr.build) return { reason: pr.reason };
+      return {
+        trigger: 'pull_request',
+        ref: pr.ref,
+        branch: null,
+        sha: pr.sha,
+        pusher: pr.author,
+        message: pr.title,
+        pullRequest: pr.number,
+        fromFork: pr.fromFork,
+      };
+    }
+    const push = decidePush(payload as PushEvent, { buildTags: this.config.github.buildTags });
+    if (!push.build) return { reason: push.reason };
+    const { ref, branch, sha, pusher, message, committedAt } = push;
+    return { trigger: 'push', ref, branch, sha, pusher, message, committedAt };
   }
 
   /**

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { EventsModule } from '@dockyard/events';
 import { GitSource } from '@dockyard/git';
-import { GitHubStatuses, WebhookVerifier } from '@dockyard/github';
+import { GitHubAppDeliveries, GitHubStatuses, WebhookVerifier } from '@dockyard/github';
 import { AccessTokens } from './access';
 import { BuildCommands } from './build-commands';
 import { BuildRunner } from './build-runner';
@@ -45,6 +45,7 @@ const PROMOTION_USE_CASES = [
     AccessTokens,
     GitSource,
     GitHubStatuses,
+    GitHubAppDeliveries,
     WebhookVerifier,
     WebhookIntake,
     StatusPublisher,
@@ -79,6 +80,7 @@ const PROMOTION_USE_CASES = [
     BuildRunner,
     BuildCommands,
     GitSource,
+    GitHubAppDeliveries,
   ],
 })
 export class PipelineModule {}

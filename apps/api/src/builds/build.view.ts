@@ -19,6 +19,8 @@ export function buildView(build: BuildDetail, publicUrl: string) {
       : null,
     supersededBy: build.supersededBy,
     retryOf: build.retryOfId,
+    pullRequest: build.pullRequest,
+    fromFork: build.fromFork,
     createdAt: build.createdAt,
     startedAt: build.startedAt,
     finishedAt: build.finishedAt,

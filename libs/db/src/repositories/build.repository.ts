@@ -10,7 +10,8 @@ import type {
   TestRun,
   TestRunStatus,
 } from '../generated/client';
-import { supersedeOlder } from './delivery.repository';
+import { pushKeyOf, supersedeOlder } from './delivery.repository';
+import { isUniqueViolation } from './errors';
 
 export interface TestRunUpdate {
   status: TestRunStatus;
@@ -205,6 +206,49 @@ export class BuildRepository {
       select: { image: { select: { repository: true, digest: true } } },
     });
     return build?.image ?? null;
+  }
+
+  /** The commit of each branch's newest build (whatever became of it). */
+  async lastBuiltHeads(projectId: string): Promise<Map<string, string>> {
+    const rows = await this.prisma.build.findMany({
+      where: { projectId, branch: { not: null } },
+      distinct: ['branch'],
+      orderBy: [{ branch: 'asc' }, { createdAt: 'desc' }],
+      select: { branch: true, sha: true },
+    });
+    return new Map(rows.map((r) => [r.branch!, r.sha]));
+  }
+
+  /**
+   * A build of a branch head no delivery announced, unless that commit of the branch already has one.
+   * Serialized per branch (advisory lock), so that workers sweeping at once make one build.
+   */
+  async createMissed(projectId: string, branch: string, sha: string): Promise<Build | null> {
+    const ref = `refs/heads/${branch}`;
+    try {
+      return await this.prisma.$transaction(async (tx) => {
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`missed/${projectId}/${branch}`}))`;
+        if (await tx.build.findFirst({ where: { projectId, branch, sha }, select: { id: true } })) return null;
+        const build = await tx.build.create({
+          data: {
+            projectId,
+            trigger: 'missed_push',
+            ref,
+            branch,
+            sha,
+            // The push's own key: its delivery, coming late, is then a duplicate and builds nothing more.
+            pushKey: pushKeyOf(projectId, ref, sha),
+            message: 'a push no webhook announced, found by git ls-remote',
+          },
+        });
+        await supersedeOlder(tx, projectId, branch, build.id);
+        return build;
+      });
+    } catch (err) {
+      // The push's delivery arrived meanwhile and has the build.
+      if (isUniqueViolation(err)) return null;
+      throw err;
+    }
   }
 
   /** Queued builds older than `before`: the reconciler (re)adds their jobs; job ids make it harmless. */

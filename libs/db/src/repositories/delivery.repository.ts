@@ -7,6 +7,9 @@ import { isUniqueViolation } from './errors';
 
 export interface NewBuild {
   projectId: string;
+  trigger: 'push' | 'pull_request';
+  pullRequest?: number | null;
+  fromFork?: boolean;
   ref: string;
   branch: string | null;
   sha: string;
@@ -26,7 +29,7 @@ export class DeliveryRepository {
   /**
    * Record a delivery and the build it asks for in one transaction. The unique delivery id makes
    * a redelivery a duplicate (answered with the original build), however close together they come.
-   * A new build of a branch supersedes that branch's older builds still queued or running.
+   * A new build of a branch (or of a pull request) supersedes its older builds still queued or running.
    */
   async record(delivery: {
     deliveryId: string;
@@ -70,6 +73,16 @@ export class DeliveryRepository {
     }
   }
 
+  /** Which of these delivery ids (X-GitHub-Delivery) Dockyard has recorded. */
+  async known(deliveryIds: string[]): Promise<Set<string>> {
+    if (!deliveryIds.length) return new Set();
+    const rows = await this.prisma.webhookDelivery.findMany({
+      where: { deliveryId: { in: deliveryIds } },
+      select: { deliveryId: true },
+    });
+    return new Set(rows.map((r) => r.deliveryId));
+  }
+
   /**
    * The webhook hot path in one statement (one round trip, atomic): the delivery, its build, and
    * the branch's older unfinished builds marked superseded. A push of a (project, ref, sha) that
@@ -91,7 +104,7 @@ export class DeliveryRepository {
   ): Promise<RecordedDelivery> {
     const deliveryRowId = randomUUID();
     const buildId = randomUUID();
-    const pushKey = `${b.projectId}:${b.ref}:${b.sha}`;
+    const pushKey = pushKeyOf(b.projectId, b.ref, b.sha);
     const already = `${b.ref} at ${b.sha.slice(0, 12)} already has a build; ask for a retry to build it again`;
     const rows = await this.prisma.$queryRaw<{ built: string | null; earlier: string | null; superseded: string[] }[]>(
       Prisma.sql`
@@ -105,15 +118,19 @@ export class DeliveryRepository {
                ${b.projectId}, ${JSON.stringify(d.payload)}::jsonb
         RETURNING "id"
       ), build AS (
-        INSERT INTO "Build" ("id", "projectId", "deliveryId", "trigger", "ref", "branch", "sha", "pusher", "message", "pushKey")
-        SELECT ${buildId}, ${b.projectId}, delivery."id", 'push'::"BuildTrigger", ${b.ref}, ${b.branch}, ${b.sha}, ${b.pusher}, ${b.message}, ${pushKey}
+        INSERT INTO "Build" ("id", "projectId", "deliveryId", "trigger", "ref", "branch", "sha", "pusher", "message",
+                             "committedAt", "pullRequest", "fromFork", "pushKey")
+        SELECT ${buildId}, ${b.projectId}, delivery."id", ${b.trigger}::"BuildTrigger", ${b.ref}, ${b.branch}, ${b.sha},
+               ${b.pusher}, ${b.message}, ${b.committedAt?.toISOString() ?? null}::timestamptz AT TIME ZONE 'UTC',
+               ${b.pullRequest ?? null}::int, ${b.fromFork ?? false}, ${pushKey}
         FROM delivery WHERE NOT EXISTS (SELECT 1 FROM earlier)
         ON CONFLICT ("pushKey") DO NOTHING
         RETURNING "id"
       ), superseded AS (
         UPDATE "Build" SET "status" = 'superseded'::"BuildStatus", "supersededBy" = ${buildId},
                "reason" = ${`superseded by build ${buildId}`}, "finishedAt" = now()
-        WHERE ${b.branch}::text IS NOT NULL AND "projectId" = ${b.projectId} AND "branch" = ${b.branch}
+        WHERE "projectId" = ${b.projectId}
+          AND (("branch" = ${b.branch}::text) OR ("pullRequest" = ${b.pullRequest ?? null}::int))
           AND "status" IN ('queued', 'running') AND "id" <> ${buildId}
           AND EXISTS (SELECT 1 FROM build)
         RETURNING "id"
@@ -134,6 +151,11 @@ export class DeliveryRepository {
     }
     return { duplicate: true, buildId: earlier, outcome: 'duplicate', reason: already };
   }
+}
+
+/** One build per (project, ref, commit) that a webhook or the missed-push sweep asks for. */
+export function pushKeyOf(projectId: string, ref: string, sha: string): string {
+  return `${projectId}:${ref}:${sha}`;
 }
 
 /** Mark the branch's older unfinished builds superseded by `byBuildId`; returns their ids. */
