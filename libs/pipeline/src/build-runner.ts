@@ -11,6 +11,7 @@ import { BuildEvents } from '@dockyard/events';
 import { GitSource, SourceUnavailableError, redactUrl } from '@dockyard/git';
 import { Metrics } from '@dockyard/observability';
 import { RegistryClient } from '@dockyard/registry';
+import { SecretsStore } from '@dockyard/secrets';
 import { BuildLogWriter } from './build-log';
 import { PIPELINE_FILE, PipelineConfig, PipelineFileError, parsePipelineFile } from './pipeline-file';
 import { StatusPublisher } from './status-publisher';
@@ -58,6 +59,7 @@ export class BuildRunner {
     private readonly policies: ProjectPolicies,
     private readonly enterFirstStage: EnterFirstStage,
     private readonly buildEvents: BuildEvents,
+    private readonly secrets: SecretsStore,
   ) {}
 
   /**
@@ -205,7 +207,7 @@ export class BuildRunner {
           [LABELS.build]: build.id,
         },
         network: this.config.build.network && project.buildNetwork,
-        secrets: {},
+        secrets: await this.buildSecrets(build, log),
         cacheFrom,
         timeoutMs: this.config.build.timeout,
         signal,
@@ -345,6 +347,15 @@ export class BuildRunner {
       );
     }
     return rules;
+  }
+
+  /** The project's secrets for `RUN --mount=type=secret`; a pull request from a fork gets none. */
+  private async buildSecrets(build: BuildWithProject, log: BuildLogWriter): Promise<Record<string, string>> {
+    if (build.fromFork) {
+      log.line('system', `pull request #${build.pullRequest} comes from a fork: the build gets no secrets`);
+      return {};
+    }
+    return this.secrets.values(build.projectId);
   }
 
   /** The branch's last image and the first stage's: their inline cache serves this build on any engine. */

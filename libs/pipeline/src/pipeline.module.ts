@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { EventsModule } from '@dockyard/events';
+import { SecretsModule } from '@dockyard/secrets';
 import { GitSource } from '@dockyard/git';
 import { GitHubAppDeliveries, GitHubStatuses, WebhookVerifier } from '@dockyard/github';
 import { AccessTokens } from './access';
@@ -40,7 +41,7 @@ const PROMOTION_USE_CASES = [
 
 /** The pipeline's use cases, shared by the api (intake, commands) and the worker (runner, statuses). */
 @Module({
-  imports: [EventsModule],
+  imports: [EventsModule, SecretsModule],
   providers: [
     AccessTokens,
     GitSource,
