@@ -13,6 +13,6 @@ if ! command -v skopeo >/dev/null 2>&1; then
 fi
 set -a; . "$DATA/services.env"; set +a
 node scripts/build.mjs
-for bench in ${1:-webhook-ingest promotion}; do
+for bench in ${1:-webhook-ingest promotion build-cache pipeline}; do
   node "dist/bench/$bench.js"
 done
