@@ -64,6 +64,8 @@ describe('pull requests: built and tested, statuses on the head, never promoted'
     expect(await registry.resolve(image, 'dev')).toBe(main.image.digest);
 
     const head = repo.commit({ 'app/version': 'feature' }, 'feature work', 'feature');
+    // GitHub keeps every pull request's head under refs/pull/N/head of the base repository.
+    git(repo.dir, 'update-ref', 'refs/pull/5/head', head);
     const payload = pullRequestPayload(owner, 'web', 5, head, 'opened', `${owner}/web`);
     const res = await deliver(t.url, payload, { event: 'pull_request' }).expect(202);
     const build = await finished(res.body.buildId);
