@@ -73,6 +73,17 @@ describe('pull requests: built and tested, statuses on the head, never promoted'
     expect(build.image.digest).toMatch(/^sha256:/);
     expect(await registry.resolve(image, 'dev')).toBe(main.image.digest);
     expect(await t.prisma.release.count({ where: { buildId: build.id } })).toBe(0);
+    expect(await t.prisma.promotion.count({ where: { buildId: build.id } })).toBe(0);
+    // Nor can anyone ask for it: by build or by digest, the image of a pull request stays out of every stage.
+    for (const what of [{ build: build.id }, { digest: build.image.digest }]) {
+      const refused = await request(t.url)
+        .post('/api/v1/promotions')
+        .set('Authorization', `Bearer ${admin}`)
+        .send({ project: `${owner}/web`, to: 'dev', ...what })
+        .expect(409);
+      expect(refused.body.message).toMatch(/built from a pull request; pull request builds never enter a stage/);
+    }
+    expect(await registry.resolve(image, 'dev')).toBe(main.image.digest);
     await eventually(async () => github.of(head, 'dockyard/test').includes('success'), 20_000, 'test status');
     await eventually(async () => github.of(head, 'dockyard/build').includes('success'), 20_000, 'build status');
 

@@ -208,6 +208,15 @@ export class BuildRepository {
     return build?.image ?? null;
   }
 
+  /** Every build that produced this image tested a pull request: such an image never enters a stage. */
+  async onlyFromPullRequests(imageId: string): Promise<boolean> {
+    const [fromPullRequests, others] = await Promise.all([
+      this.prisma.build.count({ where: { imageId, pullRequest: { not: null } } }),
+      this.prisma.build.count({ where: { imageId, pullRequest: null } }),
+    ]);
+    return fromPullRequests > 0 && others === 0;
+  }
+
   /** The commit of each branch's newest build (whatever became of it). */
   async lastBuiltHeads(projectId: string): Promise<Map<string, string>> {
     const rows = await this.prisma.build.findMany({

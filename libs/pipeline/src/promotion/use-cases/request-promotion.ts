@@ -50,6 +50,10 @@ export class RequestPromotion {
     }
     const project = await requireProject(this.projects, `${command.owner}/${command.name}`);
     const image = await this.findImage(project.id, command.digest, command.buildId);
+    if (await this.builds.onlyFromPullRequests(image.id))
+      throw new ConflictError(
+        `${short(image.digest)} was built from a pull request; pull request builds never enter a stage (merge it, and its push builds)`,
+      );
     const { rules } = await this.policies.forImage(project, image);
     const names = rules.stages.map((s) => s.name);
     const index = names.indexOf(command.to);
