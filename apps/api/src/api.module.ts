@@ -22,6 +22,7 @@ import { MetricsController } from './metrics.controller';
 import { ProjectsController } from './projects/projects.controller';
 import { SecretsController } from './secrets/secrets.controller';
 import { PromotionsController } from './promotions/promotions.controller';
+import { SignOffController } from './promotions/signoff.controller';
 import { TokensController } from './tokens.controller';
 import { WebhooksController } from './webhooks/webhooks.controller';
 
@@ -41,6 +42,7 @@ import { WebhooksController } from './webhooks/webhooks.controller';
     BuildsController,
     ProjectsController,
     PromotionsController,
+    SignOffController,
     TokensController,
     SecretsController,
     EnvironmentsController,

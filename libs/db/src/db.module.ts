@@ -19,6 +19,7 @@ import {
   ReleaseRepository,
   SecretRepository,
   PolicyRepository,
+  SignOffRepository,
 } from './repositories';
 
 const repositories = [
@@ -39,6 +40,7 @@ const repositories = [
   ReleaseRepository,
   SecretRepository,
   PolicyRepository,
+  SignOffRepository,
 ];
 
 @Global()

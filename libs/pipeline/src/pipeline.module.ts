@@ -27,6 +27,7 @@ import {
   RequestPromotion,
   RollBackStage,
   STEPS,
+  SignOffStage,
 } from './promotion';
 
 /** The promotion use cases: one class per action. */
@@ -37,6 +38,7 @@ const PROMOTION_USE_CASES = [
   ChangePolicy,
   EvaluatePromotion,
   EnterFirstStage,
+  SignOffStage,
 ];
 
 /** The pipeline's use cases, shared by the api (intake, commands) and the worker (runner, statuses). */

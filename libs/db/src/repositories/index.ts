@@ -16,3 +16,4 @@ export * from './environment-variable.repository';
 export * from './host-status.repository';
 export * from './github-deployment.repository';
 export * from './policy.repository';
+export * from './signoff.repository';

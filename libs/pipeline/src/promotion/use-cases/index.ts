@@ -4,3 +4,4 @@ export * from './enter-first-stage';
 export * from './evaluate-promotion';
 export * from './request-promotion';
 export * from './roll-back-stage';
+export * from './sign-off-stage';
