@@ -84,7 +84,7 @@ describe('sign-off (real services)', () => {
     );
   });
 
-  it('"fails" keeps that digest from going further, with the tester'"'"'s reason', async () => {
+  it('"fails" keeps that digest from going further, with the reason given', async () => {
     const digest = await inTest('2');
     await signOff('tess', 'test', { result: 'fails', comment: 'checkout button does nothing' }).expect(201);
     const asked = await s.promote('dave', digest, 'prod');
