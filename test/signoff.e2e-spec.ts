@@ -75,6 +75,10 @@ describe('sign-off (real services)', () => {
     expect(settled.status).toBe('promoted');
     expect(await s.stages('admin')).toMatchObject({ prod: digest });
 
+    const overview = await request(t.url).get(`/api/v1/projects/${s.slug}/environments`).set(s.as('dave')).expect(200);
+    expect(overview.body.find((x: { stage: string }) => x.stage === 'test').signoffs).toEqual([
+      { by: 'tess', result: 'passes', comment: 'checked the checkout', at: expect.any(String) },
+    ]);
     const audit = await request(t.url).get(`/api/v1/audit?project=${s.slug}`).set(s.as('admin')).expect(200);
     expect(audit.body).toEqual(
       expect.arrayContaining([

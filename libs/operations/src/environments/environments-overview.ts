@@ -7,6 +7,7 @@ import {
   HostStatusRepository,
   PromotionRepository,
   SecretRepository,
+  SignOffRepository,
 } from '@dockyard/db';
 import { EnvironmentLookup } from './environment-lookup';
 
@@ -42,6 +43,8 @@ export interface StageEnvironmentView {
   /** The digest the stage's Release records. */
   digest: string | null;
   commit: string | null;
+  /** Each tester's latest sign-off of the digest the stage holds. */
+  signoffs: { by: string; result: string; comment: string | null; at: Date }[];
   environment: null | {
     url: string | null;
     replicas: number;
@@ -68,6 +71,7 @@ export class EnvironmentsOverview {
     private readonly variables: EnvironmentVariableRepository,
     private readonly secrets: SecretRepository,
     private readonly hosts: HostStatusRepository,
+    private readonly signoffs: SignOffRepository,
   ) {}
 
   async execute(owner: string, name: string): Promise<StageEnvironmentView[]> {
@@ -87,6 +91,14 @@ export class EnvironmentsOverview {
             stage: stage.name,
             digest: release?.digest ?? null,
             commit: release?.image.sha ?? null,
+            signoffs: release
+              ? (await this.signoffs.latest(project.id, stage.name, release.digest)).map((o) => ({
+                  by: o.login,
+                  result: o.result,
+                  comment: o.comment,
+                  at: o.createdAt,
+                }))
+              : [],
             environment: null,
           };
           if (!env) return view;
