@@ -13,6 +13,7 @@ import {
   RequestPromotion,
   Requester,
   RollBackStage,
+  SignOffStage,
   StageRules,
   requireProject,
   scopesOfRole,
@@ -20,7 +21,7 @@ import {
 import { redactUrl } from '@dockyard/git';
 import { Sessions } from '../auth/sessions';
 import { doraChart } from './dora-chart';
-import { environmentPanel } from './environment-panel';
+import { environmentPanel, signOffPanel } from './environment-panel';
 import { Html, ago, html, layout, short } from './html';
 
 type Flash = { msg?: string; error?: string };
@@ -57,6 +58,7 @@ export class DashboardController {
     private readonly requestPromotion: RequestPromotion,
     private readonly decidePromotion: DecidePromotion,
     private readonly rollBackStage: RollBackStage,
+    private readonly signOffStage: SignOffStage,
     private readonly records: PromotionRecords,
     private readonly eligibility: ApprovalEligibility,
     private readonly policies: ProjectPolicies,
@@ -202,7 +204,13 @@ export class DashboardController {
                   >
                 </p>`
               : html`<p class="muted">Empty</p>`
-          }${environmentPanel(environments.find((e) => e.stage === stage.name))}${actions}${waiting}
+          }${environmentPanel(environments.find((e) => e.stage === stage.name))}${signOffPanel(
+            `${owner}/${name}`,
+            stage.name,
+            now?.digest,
+            environments.find((e) => e.stage === stage.name)?.signoffs ?? [],
+            mayPromote,
+          )}${actions}${waiting}
         </section>`;
       }),
     );
@@ -380,6 +388,31 @@ export class DashboardController {
     await this.act(req, res, `${owner}/${name}`, async (requester) => {
       const p = await this.rollBackStage.execute({ owner, name, stage, requester });
       return `Rollback of ${stage}: ${p.status}${p.reason ? ` (${p.reason})` : ''}`;
+    });
+  }
+
+  @Post('dashboard/projects/:owner/:name/stages/:stage/signoff')
+  async signOff(
+    @Param('owner') owner: string,
+    @Param('name') name: string,
+    @Param('stage') stage: string,
+    @Body() body: Record<string, string>,
+    @Req() req: Request,
+    @Res() res: Response,
+  ) {
+    await this.act(req, res, `${owner}/${name}`, async (requester) => {
+      const result = body.result === 'fails' ? 'fails' : 'passes';
+      const comment = String(body.comment ?? '').slice(0, 1000) || undefined;
+      const row = await this.signOffStage.execute({
+        owner,
+        name,
+        stage,
+        result,
+        comment,
+        digest: body.digest,
+        requester,
+      });
+      return `Signed off ${short(row.digest)} in ${stage}: ${row.result}`;
     });
   }
 
