@@ -154,4 +154,16 @@ describe('dashboard in headless Chromium', () => {
     // A stage without an environment shows none.
     await expect(page.locator('section[data-stage="prod"] .environment').count()).resolves.toBe(0);
   });
+
+  it('signs off what a stage holds with the button: "tested: passes" with a comment, shown on the column', async () => {
+    const page = await logIn('alice');
+    await page.goto(`${t.url}/projects/${s.slug}`);
+    const test = page.locator('section[data-stage="test"] .signoff');
+    await test.getByLabel('Sign-off comment for test').fill('clicked through the checkout');
+    await test.getByRole('button', { name: 'Tested: passes' }).click();
+    await page.waitForURL(/msg=/);
+    await expect(page.locator('section[data-stage="test"] .signed').textContent()).resolves.toMatch(
+      /Tested:\s+passes\s+by\s+alice\s+clicked through the checkout/,
+    );
+  });
 });

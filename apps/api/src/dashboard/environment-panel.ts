@@ -31,3 +31,33 @@ export function environmentPanel(view: StageEnvironmentView | undefined): Html |
     }
   </div>`;
 }
+
+/** The sign-off of what a stage holds: who said what, and the buttons to say it ("tested: passes" / "fails"). */
+export function signOffPanel(
+  project: string,
+  stage: string,
+  digest: string | undefined,
+  said: { by: string; result: string; comment: string | null }[],
+  mayTest: boolean,
+): Html | string {
+  if (!digest) return '';
+  return html`<div class="signoff" aria-label="sign-off ${stage}">
+    ${said.map(
+      (o) =>
+        html`<p class="signed signed-${o.result}">
+          Tested: <strong>${o.result}</strong> by
+          ${o.by}${o.comment ? html` <span class="muted">${o.comment}</span>` : ''}
+        </p>`,
+    )}
+    ${
+      mayTest
+        ? html`<form method="post" action="/dashboard/projects/${project}/stages/${stage}/signoff">
+            <input type="hidden" name="digest" value="${digest}" />
+            <input name="comment" aria-label="Sign-off comment for ${stage}" placeholder="what you tested" />
+            <button name="result" value="passes">Tested: passes</button>
+            <button class="secondary" name="result" value="fails">Fails</button>
+          </form>`
+        : ''
+    }
+  </div>`;
+}
