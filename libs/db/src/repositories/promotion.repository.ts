@@ -149,7 +149,7 @@ export class PromotionRepository {
     return this.prisma.$transaction(
       async (tx) => {
         await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`stage:${input.stageId}`}, 0))`;
-        // Nobody outside this transaction could see a "promoting" status, so none is written.
+        // Claimed under the lock: the same promotion may have been written meanwhile.
         const claimed = await tx.promotion.updateMany({
           where: { id: input.promotionId, status: { notIn: SETTLED } },
           data: {

@@ -14,16 +14,30 @@ export type GateDecision =
       until?: Date;
       /** The gate has work to do that belongs in a worker (tests in containers): run it there now. */
       work?: 'worker';
+      /** What the promotion shows while that work runs: `testing` (the default) or `promoting` (a deploy). */
+      doing?: 'testing' | 'promoting';
     }
-  | { verdict: 'refuse'; reason: string };
+  | {
+      verdict: 'refuse';
+      reason: string;
+      /** The promotion was tried and did not work (a deploy failed): it ends `failed`, not `blocked`. */
+      failed?: boolean;
+    };
 
 export const allow = (): GateDecision => ({ verdict: 'allow' });
-export const wait = (reason: string, opts: { until?: Date; work?: 'worker' } = {}): GateDecision => ({
+export const wait = (
+  reason: string,
+  opts: { until?: Date; work?: 'worker'; doing?: 'testing' | 'promoting' } = {},
+): GateDecision => ({
   verdict: 'wait',
   reason,
   ...opts,
 });
-export const refuse = (reason: string): GateDecision => ({ verdict: 'refuse', reason });
+export const refuse = (reason: string, opts: { failed?: boolean } = {}): GateDecision => ({
+  verdict: 'refuse',
+  reason,
+  ...opts,
+});
 
 /** What a gate looks at: the promotion and the rules of the stage it would enter. */
 export interface GateContext {
@@ -42,7 +56,7 @@ export interface GateContext {
  * adding a file that implements this and listing its class in gates/index.ts.
  */
 export interface PromotionGate {
-  /** Short, stable name recorded with its answer: "freeze", "tests", "approvals", "signoff". */
+  /** Short, stable name recorded with its answer: "freeze", "tests", "signoff", "approvals", "deploy". */
   readonly name: string;
   check(ctx: GateContext): Promise<GateDecision>;
 }

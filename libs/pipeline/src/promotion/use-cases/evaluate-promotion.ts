@@ -63,7 +63,8 @@ export class EvaluatePromotion {
     const recorded = answers.map((a) => ({ ...a, until: 'until' in a ? a.until?.toISOString() : undefined }));
     if (last?.verdict === 'refuse') {
       await this.promotions.update(p.id, { policyVersion: version });
-      return this.records.finish(p, 'blocked', last.reason, 'promotion.blocked', recorded);
+      const outcome = last.failed ? 'failed' : 'blocked';
+      return this.records.finish(p, outcome, last.reason, `promotion.${outcome}`, recorded);
     }
     if (last?.verdict === 'wait') return this.waitOn(p, last, version, recorded, !!command.inWorker);
     return this.write(p, stage, rules, version, recorded);
@@ -76,7 +77,7 @@ export class EvaluatePromotion {
     recorded: object[],
     inWorker: boolean,
   ): Promise<PromotionFull> {
-    const status = answer.work ? 'testing' : 'waiting';
+    const status = answer.work ? (answer.doing ?? 'testing') : 'waiting';
     const unchanged = p.reason === answer.reason && p.status === status && p.policyVersion === version;
     // A scheduled look that finds the same wait schedules the next one; anything else already did.
     if (unchanged && !(answer.until && inWorker)) return p;
@@ -95,7 +96,7 @@ export class EvaluatePromotion {
       });
     }
     if (answer.until) await this.schedule(p.id, answer.until.getTime() - this.clock.now().getTime() + 50);
-    if (answer.work && p.status !== 'testing') await this.schedule(p.id, 0);
+    if (answer.work && p.status !== status) await this.schedule(p.id, 0);
     return this.records.get(p.id);
   }
 

@@ -1,0 +1,125 @@
+import request from 'supertest';
+import { TargetEngine } from '@dockyard/environments';
+import { TestApp, eventually, startApp } from './support/app';
+import { freePort } from './support/net';
+import { Scenario } from './support/scenario';
+
+jest.setTimeout(300_000);
+
+/** The service a push builds: busybox httpd on 8080 serving `version` at /, or nothing when broken. */
+function service(version: string, healthy = true): Record<string, string> {
+  return {
+    Dockerfile: [
+      'FROM scratch',
+      'COPY busybox /bin/busybox',
+      'RUN ["/bin/busybox", "--install", "-s", "/bin"]',
+      'COPY www /www',
+      // A broken release listens on the wrong port: its health check never passes.
+      `CMD ["httpd", "-f", "-p", "${healthy ? 8080 : 8081}", "-h", "/www"]`,
+    ].join('\n'),
+    'www/index.html': version,
+  };
+}
+
+/**
+ * Stages are places where the image runs: a promotion into a stage with an environment deploys the
+ * digest there (pull by digest, start beside the old one, health, switch the proxy, soak) before the
+ * stage is written; a deploy that fails leaves the old release serving and the stage as it was; a
+ * rollback redeploys the earlier digest. Real Dockyard, real engine, real Caddy, real registry.
+ */
+describe('promotions deploy into environments (real services)', () => {
+  let t: TestApp;
+  let s: Scenario;
+  let port: number;
+  let url: string;
+
+  beforeAll(async () => {
+    t = await startApp();
+    s = new Scenario(t);
+    await s.user('admin', 'admin', ['admin']);
+    await s.user('alice', 'developer', ['read', 'build', 'promote']);
+    await s.register('admin');
+    await request(t.url)
+      .put(`/api/v1/projects/${s.slug}/policy`)
+      .set(s.as('admin'))
+      .send({ stages: [{ name: 'dev', auto: true }, { name: 'test' }] })
+      .expect(200);
+    port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    await request(t.url)
+      .put(`/api/v1/projects/${s.slug}/environments/test`)
+      .set(s.as('admin'))
+      .send({ url, soak: '1s' })
+      .expect(200);
+    await request(t.url)
+      .post(`/api/v1/projects/${s.slug}/environments/test/hosts`)
+      .set(s.as('admin'))
+      .send({ name: 'local', kind: 'socket', address: process.env.DOCKER_HOST, proxyPort: port })
+      .expect(201);
+  });
+
+  afterAll(async () => {
+    // Only what this test made: the containers and networks of this project's environments.
+    const project = await t.prisma.project.findUnique({ where: { owner_name: { owner: s.owner, name: s.name } } });
+    const local = new TargetEngine('local', { kind: 'socket', address: process.env.DOCKER_HOST! });
+    for (const env of await t.prisma.environment.findMany({ where: { projectId: project?.id ?? '' } })) {
+      for (const c of await local.owned({ 'dev.dockyard.environment': env.id })) await local.remove(c.id);
+      const nets = await local.docker.listNetworks({ filters: { label: [`dev.dockyard.environment=${env.id}`] } });
+      for (const n of nets)
+        await local.docker
+          .getNetwork(n.Id)
+          .remove()
+          .catch(() => undefined);
+    }
+    await t?.close();
+    s?.remove();
+  });
+
+  const serving = async () => (await (await fetch(url, { signal: AbortSignal.timeout(5000) })).text()).trim();
+
+  async function promoteToTest(digest: string) {
+    const asked = await s.promote('alice', digest, 'test').expect(202);
+    expect(asked.body).toMatchObject({ status: 'promoting', waitingFor: 'deploying to test' });
+    return s.settled(asked.body.id, 'alice');
+  }
+
+  it('deploys what enters test and serves it at the URL; a failing release keeps the old one serving and the stage as it was; a rollback redeploys', async () => {
+    const v1 = await s.pushAndBuild(service('v1'), 'alice');
+    const first = await promoteToTest(v1);
+    expect(first).toMatchObject({ status: 'promoted' });
+    expect(await serving()).toBe('v1');
+    expect(await s.stages('alice')).toMatchObject({ dev: v1, test: v1 });
+
+    // A release whose health check never passes: the deploy fails, v1 keeps serving.
+    const broken = await s.pushAndBuild(service('v2', false), 'alice');
+    const failed = await promoteToTest(broken);
+    expect(failed.status).toBe('failed');
+    expect(failed.reason).toMatch(/^deploy to test failed: .*health/);
+    expect(await s.stages('alice')).toMatchObject({ dev: broken, test: v1 });
+    expect(await serving()).toBe('v1');
+    const audit = await request(t.url).get(`/api/v1/audit?project=${s.slug}`).set(s.as('admin')).expect(200);
+    const said = (audit.body as { action: string; detail: { reason?: string } }[]).find(
+      (e) => e.action === 'promotion.failed',
+    );
+    expect(said?.detail.reason).toMatch(/^deploy to test failed/);
+
+    const v3 = await s.pushAndBuild(service('v3'), 'alice');
+    expect((await promoteToTest(v3)).status).toBe('promoted');
+    expect(await serving()).toBe('v3');
+
+    // Rolling test back redeploys v1 through the same deploy and verification.
+    const back = await request(t.url)
+      .post(`/api/v1/projects/${s.slug}/stages/test/rollback`)
+      .set(s.as('alice'))
+      .send({})
+      .expect(202);
+    expect((await s.settled(back.body.id, 'alice')).status).toBe('promoted');
+    expect(await s.stages('alice')).toMatchObject({ test: v1 });
+    await eventually(async () => (await serving()) === 'v1', 10_000, 'v1 serving again');
+
+    // The environment view says what runs where.
+    const envs = await request(t.url).get(`/api/v1/projects/${s.slug}/environments`).set(s.as('alice')).expect(200);
+    const test = (envs.body as { stage: string }[]).find((e) => e.stage === 'test');
+    expect(JSON.stringify(test)).toContain(v1);
+  });
+});
