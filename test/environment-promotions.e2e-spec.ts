@@ -121,5 +121,19 @@ describe('promotions deploy into environments (real services)', () => {
     const envs = await request(t.url).get(`/api/v1/projects/${s.slug}/environments`).set(s.as('alice')).expect(200);
     const test = (envs.body as { stage: string }[]).find((e) => e.stage === 'test');
     expect(JSON.stringify(test)).toContain(v1);
+
+    // Each deploy told the event stream (and, through the same watcher, GitHub Deployments).
+    const events = await request(t.url).get(`/api/v1/events?project=${s.slug}`).set(s.as('alice')).expect(200);
+    const deploys = (events.body as { type: string; digest: string }[])
+      .filter((e) => e.type.startsWith('deploy.'))
+      .map((e) => `${e.type} ${e.digest}`);
+    expect(deploys).toEqual(
+      expect.arrayContaining([
+        `deploy.started ${v1}`,
+        `deploy.verified ${v1}`,
+        `deploy.failed ${broken}`,
+        `deploy.verified ${v3}`,
+      ]),
+    );
   });
 });

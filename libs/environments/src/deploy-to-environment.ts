@@ -1,10 +1,11 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@dockyard/config';
 import {
   AuditRepository,
   Deploy,
   DeployKind,
   DeployRepository,
+  DeployStatus,
   DeployWithSteps,
   EnvironmentRepository,
   EnvironmentWithTargets,
@@ -15,6 +16,7 @@ import { HostRollout, HostState } from './host-rollout';
 import { localProxyImage } from './caddy-proxy';
 import { serviceShape } from './service-shape';
 import { TargetConnector } from './target-connector';
+import { DEPLOY_WATCHER, DeployWatcher } from './deploy-watcher';
 import { ENVIRONMENT_VALUES, EnvironmentValues } from './environment-values';
 import { TargetEngine } from './target-engine';
 
@@ -52,7 +54,15 @@ export class DeployToEnvironment {
     private readonly audit: AuditRepository,
     private readonly connector: TargetConnector,
     @Inject(ENVIRONMENT_VALUES) private readonly values: EnvironmentValues,
+    @Optional() @Inject(DEPLOY_WATCHER) private readonly watcher?: DeployWatcher,
   ) {}
+
+  /** Tell the watcher (GitHub Deployments, events) of a status change; a deploy never fails for it. */
+  private async tell(deployId: string, status: DeployStatus): Promise<void> {
+    await this.watcher
+      ?.changed(deployId, status)
+      .catch((err: Error) => this.logger.warn(`deploy ${deployId} (${status}) not announced: ${err.message}`));
+  }
 
   async execute(cmd: DeployCommand): Promise<DeployOutcome> {
     const env = await this.environments.find(cmd.environmentId);
@@ -71,6 +81,7 @@ export class DeployToEnvironment {
         byLogin: cmd.by,
         reason: 'waiting for the deploy before it in this environment',
       }));
+    if (!existing) await this.tell(deploy.id, 'queued');
     return this.deploys.withEnvironmentLock(env.id, () => this.run(deploy, env, cmd));
   }
 
@@ -80,6 +91,7 @@ export class DeployToEnvironment {
     const slug = `${project.owner}/${project.name}`;
     const where = `${slug} ${env.stage.name}`;
     await this.deploys.update(deploy.id, { status: 'running', startedAt: new Date(), reason: null });
+    await this.tell(deploy.id, 'running');
     log.line(
       'deploy',
       `${cmd.kind} ${short(cmd.digest)} to ${where}: ${env.targets.length} host(s), ${env.parallel ? 'all at once' : 'one at a time'}`,
@@ -144,6 +156,7 @@ export class DeployToEnvironment {
       else for (const r of rollouts) await deployHost(r);
 
       await this.deploys.update(deploy.id, { status: 'verifying' });
+      await this.tell(deploy.id, 'verifying');
       await this.soak(deploy.id, env.soakMs, rollouts, log);
       for (const suite of cmd.verify ?? []) {
         for (const r of rollouts) await this.verify(deploy.id, suite, r, image, log);
@@ -156,6 +169,7 @@ export class DeployToEnvironment {
     }
     const ok = reason === null;
     await this.deploys.finish(deploy.id, ok ? 'succeeded' : 'failed', { reason, rolledBack });
+    await this.tell(deploy.id, ok ? 'succeeded' : 'failed');
     await this.audit.record({
       actor: cmd.by,
       channel: 'system',

@@ -8,3 +8,4 @@ export * from './target-engine';
 export * from './environments.module';
 export * from './deploy-stage';
 export * from './local-environments';
+export * from './deploy-watcher';

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { BuildEvents } from './build-events';
 import { DeliverEvent } from './deliver-event';
 import { DeliveryMetrics } from './delivery-metrics';
+import { DeployEvents } from './deploy-events';
 import { EventPublisher } from './event-publisher';
 import { EventStream } from './event-stream';
 import { HookAdmin } from './hook-admin';
@@ -13,6 +14,7 @@ const providers = [
   BuildEvents,
   DeliverEvent,
   DeliveryMetrics,
+  DeployEvents,
   EventPublisher,
   EventStream,
   HookAdmin,

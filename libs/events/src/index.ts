@@ -2,6 +2,7 @@ export * from './build-events';
 export * from './catalogue';
 export * from './deliver-event';
 export * from './delivery-metrics';
+export * from './deploy-events';
 export * from './dora';
 export * from './event-publisher';
 export * from './event-stream';

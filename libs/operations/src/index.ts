@@ -7,3 +7,4 @@ export * from './environments/remove-environment';
 export * from './environments/remove-target';
 export * from './operations.module';
 export * from './github/deployment-publisher';
+export * from './github/deploy-announcer';

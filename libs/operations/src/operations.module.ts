@@ -1,4 +1,6 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
+import { DEPLOY_WATCHER } from '@dockyard/environments';
+import { EventsModule } from '@dockyard/events';
 import { GitHubDeployments } from '@dockyard/github';
 import { PipelineModule } from '@dockyard/pipeline';
 import { SecretsModule } from '@dockyard/secrets';
@@ -9,6 +11,7 @@ import { RemoveVariable, SetVariable } from './environments/environment-variable
 import { EnvironmentsOverview } from './environments/environments-overview';
 import { RemoveEnvironment } from './environments/remove-environment';
 import { RemoveTarget } from './environments/remove-target';
+import { DeployAnnouncer } from './github/deploy-announcer';
 import { DeploymentPublisher } from './github/deployment-publisher';
 
 const useCases = [
@@ -23,10 +26,19 @@ const useCases = [
   SetVariable,
 ];
 
-/** Running environments day to day: their settings, hosts, variables, and what they really run. */
+/**
+ * Running environments day to day: their settings, hosts, variables, and what they really run.
+ * Global so that the deploy engine (libs/environments) finds its DEPLOY_WATCHER here.
+ */
+@Global()
 @Module({
-  imports: [PipelineModule, SecretsModule],
-  providers: [...useCases, GitHubDeployments],
-  exports: [...useCases, SecretsModule],
+  imports: [PipelineModule, SecretsModule, EventsModule],
+  providers: [
+    ...useCases,
+    GitHubDeployments,
+    DeployAnnouncer,
+    { provide: DEPLOY_WATCHER, useExisting: DeployAnnouncer },
+  ],
+  exports: [...useCases, SecretsModule, DEPLOY_WATCHER],
 })
 export class OperationsModule {}
