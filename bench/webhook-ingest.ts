@@ -42,7 +42,6 @@ async function main(): Promise<void> {
     GITHUB_TOKEN: '',
   });
   const app = await NestFactory.create<NestExpressApplication>(BenchApiModule.forRoot(config), {
-    rawBody: true,
     logger: ['error'],
   });
   configureHttpApp(app);

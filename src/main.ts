@@ -9,7 +9,6 @@ async function main(): Promise<void> {
   const config = bootConfig();
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     bufferLogs: true,
-    rawBody: true,
   });
   configureHttpApp(app);
   const { http } = config;

@@ -124,7 +124,7 @@ describe("Dockyard's own image, built from the repository's Dockerfile on a base
   });
 
   it("passes the tests of Dockyard's own .dockyard.yml, run as Dockyard runs them (no network)", async () => {
-    const pipeline = parsePipelineFile(readFileSync(path.join(ROOT, '.dockyard.yml'), 'utf8'), 'dockyard');
+    const pipeline = await parsePipelineFile(readFileSync(path.join(ROOT, '.dockyard.yml'), 'utf8'), 'dockyard');
     expect(pipeline).toMatchObject({ image: 'dockyard', build: { dockerfile: 'Dockerfile', context: '.' } });
     expect(pipeline.test.length).toBeGreaterThan(0);
     for (const test of pipeline.test) {

@@ -42,7 +42,6 @@ export async function startApp(env: Record<string, string> = {}): Promise<TestAp
     ...env,
   });
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
-    rawBody: true,
     logger: ['error'],
   });
   configureHttpApp(app);

@@ -55,11 +55,11 @@ export class DomainErrorFilter implements ExceptionFilter {
       return;
     }
     // body-parser's own errors (bad JSON, too large) carry their HTTP status.
-    const httpish = err as { status?: number; type?: string; message?: string };
+    const httpish = err as { status?: number; type?: string; message?: string; length?: number; limit?: number };
     if (typeof httpish.status === 'number' && httpish.status >= 400 && httpish.status < 500) {
       const message =
         httpish.type === 'entity.too.large'
-          ? 'the body is larger than this endpoint accepts'
+          ? `the body is ${httpish.length ? `${httpish.length} bytes` : 'too large'}; this route takes at most ${httpish.limit} bytes`
           : (httpish.message ?? 'bad request');
       res.status(httpish.status).json({ statusCode: httpish.status, error: httpish.type ?? 'bad_request', message });
       return;

@@ -1,4 +1,5 @@
 import { ValidationPipe } from '@nestjs/common';
+import { raw, type NextFunction, type Request, type Response } from 'express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
@@ -6,14 +7,28 @@ import { APP_CONFIG, AppConfig } from '@dockyard/config';
 import { eventSchemas } from '@dockyard/events';
 import { mountQueuesBoard } from './queues-board';
 
+/** The one route that takes large bodies: GitHub deliveries, up to WEBHOOK_MAX_BODY. */
+export const WEBHOOK_ROUTE = '/webhooks/github';
+
+/** A large delivery without any signature is refused before a byte of it is read. */
+function refuseLargeUnsigned(maxBody: number) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (req.headers['x-hub-signature-256'] || Number(req.headers['content-length'] ?? 0) <= maxBody) return next();
+    res.status(401).set('Connection', 'close').json({ statusCode: 401, message: 'X-Hub-Signature-256 is missing' });
+  };
+}
+
 /** Everything an HTTP app needs besides its modules: logging, validation, OpenAPI, shutdown. */
 export function configureHttpApp(app: NestExpressApplication): NestExpressApplication {
   app.useLogger(app.get(Logger));
   // API answers are not cached by clients: no ETag hashing of every body, no framework banner.
   app.set('etag', false);
   app.disable('x-powered-by');
-  // GitHub caps deliveries at 25 MB; the raw body is kept for the signature check.
-  app.useBodyParser('json', { limit: app.get<AppConfig>(APP_CONFIG).http.webhookMaxBody });
+  const { http } = app.get<AppConfig>(APP_CONFIG);
+  // Limits before work. Only the webhook route takes large bodies (GitHub's cap is 25 MB), as raw bytes:
+  // the signature is checked on those before any JSON parsing. Every other route: HTTP_MAX_BODY of JSON.
+  app.use(WEBHOOK_ROUTE, refuseLargeUnsigned(http.maxBody), raw({ type: () => true, limit: http.webhookMaxBody }));
+  app.useBodyParser('json', { limit: http.maxBody });
   app.useBodyParser('urlencoded', { extended: false, limit: '64kb' });
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   const document = SwaggerModule.createDocument(

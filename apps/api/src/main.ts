@@ -19,7 +19,6 @@ async function main(): Promise<void> {
   const config = bootConfig();
   const app = await NestFactory.create<NestExpressApplication>(ApiAppModule.forRoot(config), {
     bufferLogs: true,
-    rawBody: true,
   });
   configureHttpApp(app);
   const { http } = config;

@@ -15,6 +15,7 @@ describe('loadConfig', () => {
       port: 3000,
       publicUrl: 'http://127.0.0.1:3000',
       webhookMaxBody: 25 * 1024 * 1024,
+      maxBody: 1024 * 1024,
       sessionSecret: undefined,
     });
     expect(config.registry).toEqual({ url: 'http://127.0.0.1:5000', engineHost: '127.0.0.1:5000' });

@@ -66,6 +66,8 @@ export const envSchema = z.object({
   GITHUB_APP_INSTALLATION_ID: z.coerce.number().int().positive().optional(),
   GITHUB_WEBHOOK_SECRET: z.string().min(1).optional(),
   WEBHOOK_MAX_BODY: size.default(25 * 1024 * 1024),
+  /** The largest body any other route reads (JSON, before authentication). */
+  HTTP_MAX_BODY: size.default(1024 * 1024),
   WEBHOOK_AUTO_REGISTER: flag.default(false),
   WEBHOOK_BUILD_TAGS: flag.default(false),
 
@@ -129,7 +131,15 @@ function parseSecretsKey(value: string): Buffer | null {
 export interface AppConfig {
   env: Env['NODE_ENV'];
   logLevel: Env['LOG_LEVEL'];
-  http: { host: string; port: number; publicUrl: string; webhookMaxBody: number; sessionSecret?: string };
+  http: {
+    host: string;
+    port: number;
+    publicUrl: string;
+    webhookMaxBody: number;
+    /** Every route but the webhook's. */
+    maxBody: number;
+    sessionSecret?: string;
+  };
   databaseUrl: string;
   redisUrl: string;
   queuePrefix: string;
@@ -225,6 +235,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       port: e.PORT,
       publicUrl: (e.PUBLIC_URL ?? `http://${e.HOST === '0.0.0.0' ? '127.0.0.1' : e.HOST}:${e.PORT}`).replace(/\/$/, ''),
       webhookMaxBody: e.WEBHOOK_MAX_BODY,
+      maxBody: e.HTTP_MAX_BODY,
       sessionSecret: e.SESSION_SECRET,
     },
     databaseUrl: e.DATABASE_URL,

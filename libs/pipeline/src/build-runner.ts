@@ -272,7 +272,7 @@ export class BuildRunner {
     const text = await this.git.readFile(mirror, build.sha, PIPELINE_FILE);
     let pipeline: PipelineConfig;
     try {
-      pipeline = parsePipelineFile(text, this.policies.namespaceOf(build.project));
+      pipeline = await parsePipelineFile(text, this.policies.namespaceOf(build.project));
     } catch (err) {
       if (err instanceof PipelineFileError) {
         for (const problem of err.problems) log.line('system', `${PIPELINE_FILE}: ${problem}`);

@@ -4,20 +4,23 @@ import { DeliveryRepository, NewBuild, Prisma, Project, ProjectRepository } from
 import { WebhookVerifier } from '@dockyard/github';
 import { Metrics } from '@dockyard/observability';
 import { JobQueue } from '@dockyard/queue';
-import { SignatureRejectedError } from './errors';
+import { InvalidRequestError, SignatureRejectedError } from './errors';
 import { PullRequestEvent, decidePullRequest } from './pull-request-event';
 import { PushEvent, decidePush, repositoryOf } from './push-event';
 import { RegisterProject } from './projects/register-project';
 import { StatusPublisher } from './status-publisher';
 
 const PROJECT_CACHE_MS = 5_000;
+/** How many repository names a delivery may claim before its signature is checked (one is usual). */
+const MAX_CLAIMS = 3;
+const CLAIMED_REPOSITORY = /"full_name"\s*:\s*"([\w.-]{1,100})\/([\w.-]{1,100})"/g;
 
 export interface IncomingDelivery {
   deliveryId: string;
   event: string;
   signature: string | undefined;
-  rawBody: string;
-  payload: unknown;
+  /** The body as it came: the signature is checked on these bytes before they are parsed. */
+  rawBody: Buffer;
 }
 
 export type IntakeResult =
@@ -48,23 +51,27 @@ export class WebhookIntake {
   ) {}
 
   async receive(input: IncomingDelivery): Promise<IntakeResult> {
-    const event = input.payload as PushEvent;
+    const raw = input.rawBody.toString('utf8');
+    const signer = await this.signerOf(raw, input.signature);
+    let payload: unknown;
+    try {
+      payload = JSON.parse(raw);
+    } catch {
+      throw new InvalidRequestError('the body is not valid JSON');
+    }
+    const event = (payload ?? {}) as PushEvent;
     const repo = repositoryOf(event);
     let project = repo ? await this.findProject(repo.owner, repo.name) : null;
-    const secret = project?.webhookSecret ?? this.config.github.webhookSecret;
-    if (!secret) this.reject('no_secret', 'no webhook secret is configured for this repository');
-    if (!(await this.verifier.verify(secret!, input.rawBody, input.signature))) {
-      this.reject(
-        input.signature ? 'bad_signature' : 'no_signature',
-        input.signature ? 'X-Hub-Signature-256 does not match' : 'X-Hub-Signature-256 is missing',
-      );
+    // A project's own secret vouches for that project's deliveries only; the global one for the others.
+    if ((project?.webhookSecret ? project.id : null) !== (signer === 'global' ? null : signer.id)) {
+      this.reject('bad_signature', 'X-Hub-Signature-256 does not match');
     }
 
     const base = {
       deliveryId: input.deliveryId,
       event: input.event,
       signature: 'valid',
-      payload: input.payload as Prisma.InputJsonValue,
+      payload: payload as Prisma.InputJsonValue,
     };
     const ignore = async (reason: string): Promise<IntakeResult> => {
       const recorded = await this.deliveries.record({
@@ -93,7 +100,7 @@ export class WebhookIntake {
       return ignore(`the ${input.event} event is not handled`);
     }
     if (!repo) return ignore('the payload names no repository');
-    const wanted = this.buildOf(input.event, input.payload);
+    const wanted = this.buildOf(input.event, payload);
     if ('reason' in wanted) return ignore(wanted.reason);
     if (!project) {
       if (input.event !== 'push')
@@ -170,6 +177,31 @@ export class WebhookIntake {
     await this.statuses.announce(buildId, 'build', 'queued');
     await this.statuses.announce(buildId, 'test', 'queued');
     return true;
+  }
+
+  /**
+   * Whose secret signed these bytes, checked before they are parsed: the projects with their own secret
+   * that the body names (found by a scan, not a parse), then the global secret. Otherwise refused.
+   */
+  private async signerOf(raw: string, signature: string | undefined): Promise<Project | 'global'> {
+    if (!signature) this.reject('no_signature', 'X-Hub-Signature-256 is missing');
+    const claims = new Set<string>();
+    for (const [, owner, name] of raw.matchAll(CLAIMED_REPOSITORY)) {
+      claims.add(`${owner}/${name}`);
+      if (claims.size === MAX_CLAIMS) break;
+    }
+    const global = this.config.github.webhookSecret;
+    let secrets = global ? 1 : 0;
+    for (const claim of claims) {
+      const [owner, name] = claim.split('/');
+      const project = await this.findProject(owner, name);
+      if (!project?.webhookSecret) continue;
+      secrets++;
+      if (await this.verifier.verify(project.webhookSecret, raw, signature)) return project;
+    }
+    if (global && (await this.verifier.verify(global, raw, signature))) return 'global';
+    if (!secrets) this.reject('no_secret', 'no webhook secret is configured for this repository');
+    this.reject('bad_signature', 'X-Hub-Signature-256 does not match');
   }
 
   /**

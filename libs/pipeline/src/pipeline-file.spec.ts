@@ -1,16 +1,17 @@
 import { PipelineFileError, parsePipelineFile, pipelineJsonSchema } from './pipeline-file';
+import { parseYamlOffThread } from './yaml-worker';
 
 describe('parsePipelineFile', () => {
-  it('uses the defaults when the repository has no file', () => {
-    const config = parsePipelineFile(null, 'Web-App');
+  it('uses the defaults when the repository has no file', async () => {
+    const config = await parsePipelineFile(null, 'Web-App');
     expect(config).toMatchObject({ image: 'web-app', test: [], fromFile: false });
     expect(config.build).toEqual({ dockerfile: 'Dockerfile', context: '.', args: {} });
     // Stages and their gates come from the project's policy in Dockyard; no file adds nothing to them.
     expect(config.stages).toEqual([]);
   });
 
-  it('reads the documented example', () => {
-    const config = parsePipelineFile(
+  it('reads the documented example', async () => {
+    const config = await parsePipelineFile(
       [
         'image: web',
         'build: { dockerfile: Dockerfile, context: ., args: { VERSION: 3 } }',
@@ -33,26 +34,23 @@ describe('parsePipelineFile', () => {
     expect(config.stages[2]).toEqual({ name: 'prod', approvals: 1 });
   });
 
-  it('names the line of a schema problem', () => {
+  it('names the line of a schema problem', async () => {
     const text = ['image: web', 'test:', '  - name: unit', '    run: true', '    timeout: soon'].join('\n');
-    expect(() => parsePipelineFile(text, 'x')).toThrow(PipelineFileError);
-    try {
-      parsePipelineFile(text, 'x');
-    } catch (err) {
-      expect((err as PipelineFileError).problems).toEqual([
-        expect.stringMatching(/^line 4: test\.0\.run: /),
-        expect.stringMatching(/^line 5: test\.0\.timeout: "soon" is not a duration/),
-      ]);
-    }
+    const err = await parsePipelineFile(text, 'x').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PipelineFileError);
+    expect((err as PipelineFileError).problems).toEqual([
+      expect.stringMatching(/^line 4: test\.0\.run: /),
+      expect.stringMatching(/^line 5: test\.0\.timeout: "soon" is not a duration/),
+    ]);
   });
 
-  it('names an unknown key and a YAML syntax error by line', () => {
-    expect(() => parsePipelineFile('image: web\nbuidl: {}\n', 'x')).toThrow(/line 1: .*buidl/);
-    expect(() => parsePipelineFile('test:\n  - name: [unclosed\n', 'x')).toThrow(/line \d+: /);
+  it('names an unknown key and a YAML syntax error by line', async () => {
+    await expect(parsePipelineFile('image: web\nbuidl: {}\n', 'x')).rejects.toThrow(/line 1: .*buidl/);
+    await expect(parsePipelineFile('test:\n  - name: [unclosed\n', 'x')).rejects.toThrow(/line \d+: /);
   });
 
-  it('refuses duplicate stage names', () => {
-    expect(() => parsePipelineFile('stages:\n  - name: dev\n  - name: dev\n', 'x')).toThrow(
+  it('refuses duplicate stage names', async () => {
+    await expect(parsePipelineFile('stages:\n  - name: dev\n  - name: dev\n', 'x')).rejects.toThrow(
       /stage names must be unique/,
     );
   });
@@ -62,8 +60,8 @@ describe('parsePipelineFile', () => {
     expect(Object.keys(schema.properties)).toEqual(['image', 'build', 'test', 'service', 'stages']);
   });
 
-  it('reads the service block and the verify suites of a stage', () => {
-    const config = parsePipelineFile(
+  it('reads the service block and the verify suites of a stage', async () => {
+    const config = await parsePipelineFile(
       [
         'service:',
         '  port: 8080',
@@ -83,8 +81,37 @@ describe('parsePipelineFile', () => {
       stopGracePeriod: 20_000,
     });
     expect(config.stages[0].verify).toEqual([{ name: 'smoke', run: 'wget -q -O - $SERVICE_URL' }]);
-    expect(() => parsePipelineFile('service: { port: 80, health: { http: /, command: "true" } }', 'web')).toThrow(
-      /give http or command, not both/,
+    await expect(
+      parsePipelineFile('service: { port: 80, health: { http: /, command: "true" } }', 'web'),
+    ).rejects.toThrow(/give http or command, not both/);
+  });
+
+  // Issue 8, finding 7: the file that aborted the process, and one small enough but nested as deep.
+  it('refuses a file over the size cap before parsing it', async () => {
+    const text = 'image: web\ntest: ' + '['.repeat(100_000) + ']'.repeat(100_000) + '\n';
+    await expect(parsePipelineFile(text, 'x')).rejects.toThrow(
+      /the file is 200018 bytes; the most Dockyard reads is 32768/,
     );
+  });
+
+  it('refuses brackets nested too deep, naming the line, and counts only real brackets', async () => {
+    const deep = 'image: web\ntest: ' + '['.repeat(15_000) + ']'.repeat(15_000) + '\n';
+    await expect(parsePipelineFile(deep, 'x')).rejects.toThrow(/line 2: brackets nested more than 64 deep/);
+    // Brackets in quotes and block scalars are text, not nesting.
+    const script = `[ -f x ] && echo "${'['.repeat(100)}"`;
+    const text = ['test:', '  - name: unit', '    run: |', `      ${script}`, `  - { name: b, run: '${script}' }`].join(
+      '\n',
+    );
+    expect((await parsePipelineFile(text, 'x')).test.map((t) => t.run.trim())).toEqual([script, script]);
+  });
+
+  it('parses off the event loop, within a deadline', async () => {
+    const order: string[] = [];
+    const parsed = parseYamlOffThread('image: web\n').then(() => order.push('parsed'));
+    setImmediate(() => order.push('event loop'));
+    await parsed;
+    // The event loop turned while the file was being parsed: it is parsed elsewhere.
+    expect(order).toEqual(['event loop', 'parsed']);
+    await expect(parseYamlOffThread('image: web\n', 0)).rejects.toThrow('parsing took longer than 0 s');
   });
 });

@@ -1,6 +1,6 @@
-import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from '@dockyard/config';
+import { PIPELINE_FILE_MAX_BYTES, parseYamlOffThread, type ParsedYaml } from './yaml-worker';
 
 export const PIPELINE_FILE = '.dockyard.yml';
 
@@ -146,9 +146,10 @@ export function pipelineJsonSchema(): object {
 
 /**
  * Parse .dockyard.yml (or null for "no file") into the pipeline in force. Every problem is named
- * with the line it stands on.
+ * with the line it stands on. The file is capped in size and nesting and parsed in a worker thread
+ * with a deadline, so a hostile file fails its own build and nothing else.
  */
-export function parsePipelineFile(text: string | null, defaultRepository: string): PipelineConfig {
+export async function parsePipelineFile(text: string | null, defaultRepository: string): Promise<PipelineConfig> {
   const defaultImage = defaultRepository.toLowerCase().replace(/[^a-z0-9._/-]+/g, '-');
   if (text === null) {
     return {
@@ -159,22 +160,23 @@ export function parsePipelineFile(text: string | null, defaultRepository: string
       fromFile: false,
     };
   }
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length) {
-    throw new PipelineFileError(
-      doc.errors.map((e) => `line ${lineCounter.linePos(e.pos[0]).line}: ${e.message.split('\n')[0]}`),
-    );
+  const bytes = Buffer.byteLength(text);
+  if (bytes > PIPELINE_FILE_MAX_BYTES) {
+    throw new PipelineFileError([`the file is ${bytes} bytes; the most Dockyard reads is ${PIPELINE_FILE_MAX_BYTES}`]);
   }
-  const data = doc.toJS() ?? {};
-  const parsed = pipelineSchema.safeParse(data);
+  let yaml: ParsedYaml;
+  try {
+    yaml = await parseYamlOffThread(text);
+  } catch (err) {
+    throw new PipelineFileError([(err as Error).message]);
+  }
+  if (yaml.errors.length) throw new PipelineFileError(yaml.errors.map((e) => `line ${e.line}: ${e.message}`));
+  const parsed = pipelineSchema.safeParse(yaml.data ?? {});
   if (!parsed.success) {
     throw new PipelineFileError(
       parsed.error.issues.map((issue) => {
-        const node = nodeAt(doc.contents as Node | null, issue.path as (string | number)[]);
-        const line = node?.range ? lineCounter.linePos(node.range[0]).line : 1;
         const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
-        return `line ${line}: ${where}${issue.message}`;
+        return `line ${lineOf(yaml.lines, issue.path.map(String))}: ${where}${issue.message}`;
       }),
     );
   }
@@ -189,19 +191,11 @@ export function parsePipelineFile(text: string | null, defaultRepository: string
   };
 }
 
-/** The deepest YAML node on a path, to say which line a problem is on. */
-function nodeAt(root: Node | null, path: (string | number)[]): Node | null {
-  let node: Node | null = root;
-  for (const key of path) {
-    if (isMap(node)) {
-      const pair = node.items.find((item) => isScalar(item.key) && item.key.value === key);
-      if (!pair) return node;
-      node = (pair.value as Node | null) ?? (pair.key as Node);
-    } else if (isSeq(node) && typeof key === 'number') {
-      node = (node.items[key] as Node | undefined) ?? node;
-    } else {
-      return node;
-    }
+/** The line of the deepest node on a path that exists, to say which line a problem is on. */
+function lineOf(lines: ParsedYaml['lines'], path: string[]): number {
+  for (let n = path.length; n >= 0; n--) {
+    const line = lines[path.slice(0, n).join('.')];
+    if (line !== undefined) return line;
   }
-  return node;
+  return 1;
 }

@@ -13,7 +13,7 @@ export class WebhooksController {
   @HttpCode(202)
   @ApiOperation({ summary: 'Receive a GitHub webhook delivery (push, ping)' })
   async github(
-    @Req() req: Request & { rawBody?: Buffer },
+    @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
     @Headers('x-github-delivery') deliveryId: string | undefined,
     @Headers('x-github-event') event: string | undefined,
@@ -23,15 +23,10 @@ export class WebhooksController {
       throw new BadRequestException('X-GitHub-Delivery is missing or malformed');
     if (!event || !/^[a-z_]{1,64}$/.test(event))
       throw new BadRequestException('X-GitHub-Event is missing or malformed');
-    if (!req.rawBody || !req.is('application/json'))
+    // The body comes as raw bytes (see http-app.ts): the intake checks the signature before parsing it.
+    if (!Buffer.isBuffer(req.body) || !req.is('application/json'))
       throw new BadRequestException('the body must be JSON (content type application/json)');
-    const result = await this.intake.receive({
-      deliveryId,
-      event,
-      signature,
-      rawBody: req.rawBody.toString('utf8'),
-      payload: req.body,
-    });
+    const result = await this.intake.receive({ deliveryId, event, signature, rawBody: req.body });
     switch (result.outcome) {
       case 'accepted':
         return { buildId: result.buildId, status: 'queued', superseded: result.superseded };

@@ -1,6 +1,7 @@
 import { parsePipelineFile } from '../pipeline-file';
 import { DEFAULT_POLICY, InvalidPolicyError, parsePolicy, registryNamespace, rulesInForce } from './project-policy';
 
+/** A file as the build reads it (parsed in a worker thread). */
 const file = (yaml: string) => parsePipelineFile(yaml, 'acme/web');
 const stage = (rules: ReturnType<typeof rulesInForce>, name: string) =>
   rules.rules.stages.find((s) => s.name === name)!;
@@ -38,16 +39,16 @@ describe('registryNamespace', () => {
 describe('rulesInForce: the file only adds checks', () => {
   const ns = 'acme/web';
 
-  it('keeps the project policy when there is no file', () => {
-    const r = rulesInForce(DEFAULT_POLICY, file(''), ns);
+  it('keeps the project policy when there is no file', async () => {
+    const r = rulesInForce(DEFAULT_POLICY, await file(''), ns);
     expect(r.problems).toEqual([]);
     expect(r.rules.stages).toEqual(DEFAULT_POLICY.stages);
   });
 
-  it('never lowers approvals or turns separation of duties off (finding 1)', () => {
+  it('never lowers approvals or turns separation of duties off (finding 1)', async () => {
     const r = rulesInForce(
       DEFAULT_POLICY,
-      file('stages:\n  - { name: prod, approvals: 0, separationOfDuties: false }'),
+      await file('stages:\n  - { name: prod, approvals: 0, separationOfDuties: false }'),
       ns,
     );
     expect(stage(r, 'prod')).toMatchObject({ approvals: 1, separationOfDuties: true });
@@ -58,10 +59,10 @@ describe('rulesInForce: the file only adds checks', () => {
     ]);
   });
 
-  it('adds approvals, tests, freezes and separation of duties', () => {
+  it('adds approvals, tests, freezes and separation of duties', async () => {
     const r = rulesInForce(
       DEFAULT_POLICY,
-      file(
+      await file(
         [
           'stages:',
           '  - name: test',
@@ -81,7 +82,7 @@ describe('rulesInForce: the file only adds checks', () => {
     });
   });
 
-  it('keeps the project suites and freezes and refuses a file suite that would redefine one', () => {
+  it('keeps the project suites and freezes and refuses a file suite that would redefine one', async () => {
     const project = parsePolicy({
       stages: [
         { name: 'dev', auto: true },
@@ -92,51 +93,56 @@ describe('rulesInForce: the file only adds checks', () => {
         },
       ],
     });
-    const r = rulesInForce(project, file('stages:\n  - name: prod\n    test: [{ name: smoke, run: "true" }]'), ns);
+    const r = rulesInForce(
+      project,
+      await file('stages:\n  - name: prod\n    test: [{ name: smoke, run: "true" }]'),
+      ns,
+    );
     expect(stage(r, 'prod').test).toEqual([expect.objectContaining({ name: 'smoke', run: 'sh /smoke' })]);
     expect(stage(r, 'prod').freeze).toHaveLength(1);
     expect(r.problems).toEqual([expect.stringMatching(/"smoke" is a suite of the project's policy/)]);
   });
 
-  it('refuses new, renamed and reordered stages', () => {
-    expect(rulesInForce(DEFAULT_POLICY, file('stages:\n  - name: qa'), ns).problems).toEqual([
+  it('refuses new, renamed and reordered stages', async () => {
+    expect(rulesInForce(DEFAULT_POLICY, await file('stages:\n  - name: qa'), ns).problems).toEqual([
       expect.stringMatching(/"qa" is not one of this project's stages \(dev → test → prod\)/),
     ]);
-    expect(rulesInForce(DEFAULT_POLICY, file('stages:\n  - name: prod\n  - name: test'), ns).problems).toEqual([
+    expect(rulesInForce(DEFAULT_POLICY, await file('stages:\n  - name: prod\n  - name: test'), ns).problems).toEqual([
       expect.stringMatching(/"test" is out of order/),
     ]);
   });
 
-  it('lets the file keep a stage manual, never make one automatic (finding 2)', () => {
-    const on = rulesInForce(DEFAULT_POLICY, file('stages:\n  - { name: prod, auto: true }'), ns);
+  it('lets the file keep a stage manual, never make one automatic (finding 2)', async () => {
+    const on = rulesInForce(DEFAULT_POLICY, await file('stages:\n  - { name: prod, auto: true }'), ns);
     expect(on.problems).toEqual([expect.stringMatching(/prod\.auto: only an admin can make "prod" automatic/)]);
     expect(stage(on, 'prod').auto).toBe(false);
-    const off = rulesInForce(DEFAULT_POLICY, file('stages:\n  - { name: dev, auto: false }'), ns);
+    const off = rulesInForce(DEFAULT_POLICY, await file('stages:\n  - { name: dev, auto: false }'), ns);
     expect(stage(off, 'dev').auto).toBe(false);
     expect(off.problems).toEqual([]);
   });
 
-  it('narrows the approvers, never widens them', () => {
+  it('narrows the approvers, never widens them', async () => {
     const project = parsePolicy({ stages: [{ name: 'prod', approvals: 1, approvers: ['bob', 'carol'] }] });
     expect(
-      stage(rulesInForce(project, file('stages:\n  - { name: prod, approvers: [carol, mallory] }'), ns), 'prod')
+      stage(rulesInForce(project, await file('stages:\n  - { name: prod, approvers: [carol, mallory] }'), ns), 'prod')
         .approvers,
     ).toEqual(['carol']);
-    const none = rulesInForce(project, file('stages:\n  - { name: prod, approvers: [mallory] }'), ns);
+    const none = rulesInForce(project, await file('stages:\n  - { name: prod, approvers: [mallory] }'), ns);
     expect(stage(none, 'prod').approvers).toEqual(['bob', 'carol']);
     expect(none.problems).toEqual([expect.stringMatching(/none of mallory is among the project's approvers/)]);
     expect(
-      stage(rulesInForce(DEFAULT_POLICY, file('stages:\n  - { name: prod, approvers: [dave] }'), ns), 'prod').approvers,
+      stage(rulesInForce(DEFAULT_POLICY, await file('stages:\n  - { name: prod, approvers: [dave] }'), ns), 'prod')
+        .approvers,
     ).toEqual(['dave']);
   });
 
-  it("keeps the image and stage repositories inside the project's namespace unless the policy allows (finding 3)", () => {
-    expect(rulesInForce(DEFAULT_POLICY, file('image: other/web'), ns).problems).toEqual([
+  it("keeps the image and stage repositories inside the project's namespace unless the policy allows (finding 3)", async () => {
+    expect(rulesInForce(DEFAULT_POLICY, await file('image: other/web'), ns).problems).toEqual([
       'image: "other/web" is outside this project\'s registry namespace "acme/web"',
     ]);
-    expect(rulesInForce(DEFAULT_POLICY, file('image: acme/web/api'), ns).problems).toEqual([]);
-    expect(rulesInForce(DEFAULT_POLICY, file('image: acme/web-other'), ns).problems).toHaveLength(1);
-    const outside = file('stages:\n  - { name: prod, repository: acme/releases }');
+    expect(rulesInForce(DEFAULT_POLICY, await file('image: acme/web/api'), ns).problems).toEqual([]);
+    expect(rulesInForce(DEFAULT_POLICY, await file('image: acme/web-other'), ns).problems).toHaveLength(1);
+    const outside = await file('stages:\n  - { name: prod, repository: acme/releases }');
     expect(rulesInForce(DEFAULT_POLICY, outside, ns).problems).toEqual([
       expect.stringMatching(/"acme\/releases" is outside/),
     ]);
