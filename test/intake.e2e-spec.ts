@@ -89,7 +89,7 @@ describe('webhook intake, build commands and live logs', () => {
     expect(bad.body.message).toMatch(/JSON/);
     const big = JSON.stringify({ ...pushPayload(owner, 'web', 'd'.repeat(40)), padding: 'x'.repeat(100 * 1024) });
     const res = await send('push', null, big).expect(413);
-    expect(res.body.message).toBe('the body is larger than this endpoint accepts');
+    expect(res.body.message).toBe(`the body is ${Buffer.byteLength(big)} bytes; this route takes at most 65536 bytes`);
     expect(await t.prisma.build.count({ where: { sha: 'd'.repeat(40) } })).toBe(0);
   });
 

@@ -11,9 +11,10 @@ import { RegisterProject } from './projects/register-project';
 import { StatusPublisher } from './status-publisher';
 
 const PROJECT_CACHE_MS = 5_000;
-/** How many repository names a delivery may claim before its signature is checked (one is usual). */
+/** How many `"full_name"` keys of a delivery are read to find whose secret signed it (GitHub's comes first). */
 const MAX_CLAIMS = 3;
-const CLAIMED_REPOSITORY = /"full_name"\s*:\s*"([\w.-]{1,100})\/([\w.-]{1,100})"/g;
+const FULL_NAME = '"full_name"';
+const CLAIMED_REPOSITORY = /^"full_name"\s*:\s*"([\w.-]{1,100})\/([\w.-]{1,100})"/;
 
 export interface IncomingDelivery {
   deliveryId: string;
@@ -51,11 +52,10 @@ export class WebhookIntake {
   ) {}
 
   async receive(input: IncomingDelivery): Promise<IntakeResult> {
-    const raw = input.rawBody.toString('utf8');
-    const signer = await this.signerOf(raw, input.signature);
+    const signer = await this.signerOf(input.rawBody, input.signature);
     let payload: unknown;
     try {
-      payload = JSON.parse(raw);
+      payload = JSON.parse(input.rawBody.toString('utf8'));
     } catch {
       throw new InvalidRequestError('the body is not valid JSON');
     }
@@ -183,23 +183,17 @@ export class WebhookIntake {
    * Whose secret signed these bytes, checked before they are parsed: the projects with their own secret
    * that the body names (found by a scan, not a parse), then the global secret. Otherwise refused.
    */
-  private async signerOf(raw: string, signature: string | undefined): Promise<Project | 'global'> {
+  private async signerOf(body: Buffer, signature: string | undefined): Promise<Project | 'global'> {
     if (!signature) this.reject('no_signature', 'X-Hub-Signature-256 is missing');
-    const claims = new Set<string>();
-    for (const [, owner, name] of raw.matchAll(CLAIMED_REPOSITORY)) {
-      claims.add(`${owner}/${name}`);
-      if (claims.size === MAX_CLAIMS) break;
-    }
     const global = this.config.github.webhookSecret;
     let secrets = global ? 1 : 0;
-    for (const claim of claims) {
-      const [owner, name] = claim.split('/');
+    for (const [owner, name] of claimedRepositories(body)) {
       const project = await this.findProject(owner, name);
       if (!project?.webhookSecret) continue;
       secrets++;
-      if (await this.verifier.verify(project.webhookSecret, raw, signature)) return project;
+      if (this.verifier.verify(project.webhookSecret, body, signature)) return project;
     }
-    if (global && (await this.verifier.verify(global, raw, signature))) return 'global';
+    if (global && this.verifier.verify(global, body, signature)) return 'global';
     if (!secrets) this.reject('no_secret', 'no webhook secret is configured for this repository');
     this.reject('bad_signature', 'X-Hub-Signature-256 does not match');
   }
@@ -227,4 +221,15 @@ export class WebhookIntake {
   private count(event: string, outcome: string): void {
     this.metrics.webhookDeliveries.inc({ event, outcome });
   }
+}
+
+/** The repositories a delivery names (`"full_name": "owner/name"`), read from its first few such keys without parsing it. */
+function claimedRepositories(body: Buffer): [string, string][] {
+  const claims: [string, string][] = [];
+  let at = body.indexOf(FULL_NAME);
+  for (let seen = 0; at !== -1 && seen < MAX_CLAIMS; seen++, at = body.indexOf(FULL_NAME, at + 1)) {
+    const claim = CLAIMED_REPOSITORY.exec(body.toString('utf8', at, at + 256));
+    if (claim) claims.push([claim[1], claim[2]]);
+  }
+  return claims;
 }
