@@ -11,8 +11,8 @@ import { RegisterProject } from './projects/register-project';
 import { StatusPublisher } from './status-publisher';
 
 const PROJECT_CACHE_MS = 5_000;
-/** How many `"full_name"` keys of a delivery are read to find whose secret signed it (GitHub's comes first). */
-const MAX_CLAIMS = 3;
+/** How many `"full_name"` keys of a delivery are read to find whose secret signed it (a pull request names three). */
+const MAX_CLAIMS = 5;
 const FULL_NAME = '"full_name"';
 const CLAIMED_REPOSITORY = /^"full_name"\s*:\s*"([\w.-]{1,100})\/([\w.-]{1,100})"/;
 
