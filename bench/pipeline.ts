@@ -120,7 +120,6 @@ async function main(): Promise<void> {
     MISSED_PUSH_INTERVAL: '0',
   });
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
-    rawBody: true,
     logger: ['error'],
   });
   configureHttpApp(app);
