@@ -6,6 +6,7 @@ import { Reconciler } from '@dockyard/pipeline';
 import { JobQueue } from '@dockyard/queue';
 import { RegistryClient } from '@dockyard/registry';
 import { TestApp, deliver, eventually, pushPayload, registerProject, startApp } from './support/app';
+import { containerExists, leftoverContainer } from './support/dead-attempt';
 import { FreezableEngine } from './support/frozen-engine';
 import { GitRepo, SCRATCH_DOCKERFILE } from './support/git-repo';
 
@@ -81,25 +82,11 @@ describe('no build is ever stuck: leases, the watchdog, deadlines on the engine'
         leaseUntil: new Date(Date.now() - 1_000),
       },
     });
-    const container = await docker.docker.createContainer({
-      Image: imageRef,
-      Entrypoint: ['/bin/sh', '-c'],
-      Cmd: ['sleep 300'],
-      Labels: { [LABELS.instance]: docker.instance, [LABELS.build]: build.id, [LABELS.attempt]: 'the-dead-attempt' },
-      HostConfig: { NetworkMode: 'none' },
-    });
-    await container.start();
-    return { buildId: build.id, containerId: container.id };
+    const containerId = await leftoverContainer(docker, imageRef, { [LABELS.build]: build.id });
+    return { buildId: build.id, containerId };
   }
 
-  const exists = (id: string) =>
-    docker.docker
-      .getContainer(id)
-      .inspect()
-      .then(
-        () => true,
-        () => false,
-      );
+  const exists = (id: string) => containerExists(docker, id);
 
   it('takes over a re-delivered build whose worker died (it used to end "not started: the build is running") and removes its container', async () => {
     const { buildId, containerId } = await deadAttempt();

@@ -11,6 +11,7 @@ import { StatusPublisher } from './status-publisher';
 import { TestSuite } from './test-suite';
 import { Clock } from './clock';
 import { ChangeProjectSettings, RegisterProject } from './projects';
+import { StageTestsLease } from './promotion/stage-tests-lease';
 import { WaitingNotice } from './promotion/waiting-notice';
 import {
   AFTER_STAGE_WRITE,
@@ -57,6 +58,7 @@ const PROMOTION_USE_CASES = [
     TestSuite,
     Clock,
     WaitingNotice,
+    StageTestsLease,
     ChangeProjectSettings,
     RegisterProject,
     ProjectPolicies,

@@ -1,18 +1,21 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@dockyard/config';
-import { BuildRepository } from '@dockyard/db';
+import { BuildRepository, PromotionRepository } from '@dockyard/db';
 import { DockerEngine, LABELS } from '@dockyard/docker';
+import { JobQueue } from '@dockyard/queue';
 import { WebhookIntake } from './intake.service';
+import { PromotionRecords } from './promotion/promotion-records';
 
-/** A build whose worker was lost this many times ends in `error` instead of another try. */
+/** A build (or a promotion's stage tests) whose worker was lost this many times ends instead of another try. */
 export const LOST_WORKER_LIMIT = 3;
 
 /**
  * Postgres is the record of truth: every build still `queued` a while after it was recorded gets
  * its job (re)added. Deterministic job ids make this harmless when the job is already there.
  * It is also the watchdog: a build `running` without a live lease lost its worker and is requeued
- * (or ends in `error` after LOST_WORKER_LIMIT tries), and this worker's engine is swept of
- * containers left by attempts that no longer hold their build.
+ * (or ends in `error` after LOST_WORKER_LIMIT tries), so is a promotion `testing` (its tests run
+ * again, or it ends `failed`), and this worker's engine is swept of containers left by attempts that
+ * no longer hold their build or promotion.
  */
 @Injectable()
 export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -23,8 +26,11 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly builds: BuildRepository,
+    private readonly promotions: PromotionRepository,
     private readonly intake: WebhookIntake,
     private readonly docker: DockerEngine,
+    private readonly records: PromotionRecords,
+    private readonly queue: JobQueue,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -43,6 +49,7 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
     this.running = true;
     try {
       await this.endLostAttempts();
+      await this.endLostTests();
       await this.sweepContainers();
       const stale = await this.builds.queuedBefore(new Date(Date.now() - graceMs));
       let queued = 0;
@@ -80,24 +87,54 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
     }
   }
 
+  /** Promotions `testing` whose attempt's lease ran out: their tests run again, or they end `failed`. */
+  private async endLostTests(): Promise<void> {
+    const now = new Date();
+    for (const p of await this.promotions.expiredTests(now)) {
+      const since = `its lease ran out at ${p.leaseUntil?.toISOString()}`;
+      if (!(await this.promotions.releaseTests(p.id, { expiredBefore: now }))) continue;
+      if (p.attempts >= LOST_WORKER_LIMIT) {
+        const reason = `the worker running its stage tests was lost ${p.attempts} times (${since})`;
+        await this.promotions.endUnfinishedTestRuns(p.id, 'the worker running it was lost');
+        this.logger.warn(`promotion ${p.id}: ${reason}`);
+        await this.records.finish(await this.records.get(p.id), 'failed', reason, 'promotion.failed');
+      } else {
+        // Its test runs are replaced when the tests run again.
+        this.logger.warn(`promotion ${p.id}: its tests run again (the worker running them was lost; ${since})`);
+        await this.queue.add('promotion.run', { promotionId: p.id, at: now.getTime() });
+      }
+    }
+  }
+
   /**
-   * Containers of this deployment on this worker's engine whose attempt no longer holds its build
-   * (the worker died, or the engine came back after the build moved on) are removed.
+   * Containers of this deployment on this worker's engine that nothing runs any more: a build's
+   * whose attempt no longer holds the build (the worker died, or the engine came back after the
+   * build moved on), a promotion's whose attempt no longer holds its stage tests.
    */
   private async sweepContainers(): Promise<void> {
     let containers;
     try {
-      containers = await this.docker.containers({ [LABELS.build]: null });
+      containers = await this.docker.containers();
     } catch {
       return; // the engine is away: the next pass sweeps
     }
-    const ours = containers.filter((c) => c.labels[LABELS.build]);
-    if (!ours.length) return;
-    const live = await this.builds.liveAttempts([...new Set(ours.map((c) => c.labels[LABELS.build]))]);
-    for (const c of ours) {
-      if (live.get(c.labels[LABELS.build]) === c.labels[LABELS.attempt]) continue;
+    const ids = (label: string) => [...new Set(containers.map((c) => c.labels[label]).filter(Boolean))];
+    const buildIds = ids(LABELS.build);
+    const promotionIds = ids(LABELS.promotion);
+    const live = buildIds.length ? await this.builds.liveAttempts(buildIds) : new Map<string, string>();
+    const testing = promotionIds.length
+      ? await this.promotions.liveTestAttempts(promotionIds)
+      : new Map<string, string>();
+    for (const c of containers) {
+      const build = c.labels[LABELS.build];
+      const promotion = c.labels[LABELS.promotion];
+      const attempt = c.labels[LABELS.attempt];
+      const orphan = build ? live.get(build) !== attempt : !!promotion && testing.get(promotion) !== attempt;
+      if (!orphan) continue;
       await this.docker.removeContainer(c.id).catch(() => undefined);
-      this.logger.log(`removed container ${c.id.slice(0, 12)} left by build ${c.labels[LABELS.build]}`);
+      this.logger.log(
+        `removed container ${c.id.slice(0, 12)} left by ${build ? `build ${build}` : `promotion ${promotion}`}`,
+      );
     }
   }
 }

@@ -39,6 +39,93 @@ export class PromotionRepository {
     return this.prisma.promotion.update({ where: { id }, data });
   }
 
+  /**
+   * Take a promotion's stage tests for one worker attempt (`token`), holding them for `leaseMs`: when
+   * nobody holds them, or their holder's lease ran out (its worker died). Returns the attempt's
+   * number and the token of the attempt it took over (null when there was none), or null when a live
+   * attempt holds them or the promotion has moved on.
+   */
+  async claimTests(
+    id: string,
+    token: string,
+    leaseMs: number,
+  ): Promise<{ attempt: number; tookOverFrom: string | null } | null> {
+    const row = await this.prisma.promotion.findUnique({ where: { id }, select: { leaseToken: true } });
+    if (!row) return null;
+    const now = new Date();
+    const { count } = await this.prisma.promotion.updateMany({
+      where: {
+        id,
+        status: { in: ['waiting', 'testing'] },
+        leaseToken: row.leaseToken,
+        ...(row.leaseToken ? { OR: [{ leaseUntil: null }, { leaseUntil: { lt: now } }] } : {}),
+      },
+      data: {
+        status: 'testing',
+        leaseToken: token,
+        leaseUntil: new Date(now.getTime() + leaseMs),
+        attempts: { increment: 1 },
+      },
+    });
+    if (!count) return null;
+    const { attempts } = await this.prisma.promotion.findUniqueOrThrow({ where: { id }, select: { attempts: true } });
+    return { attempt: attempts, tookOverFrom: row.leaseToken };
+  }
+
+  /** The heartbeat of an attempt running stage tests: false when it no longer holds them. */
+  async renewTestsLease(id: string, token: string, leaseMs: number): Promise<boolean> {
+    const { count } = await this.prisma.promotion.updateMany({
+      where: { id, status: 'testing', leaseToken: token },
+      data: { leaseUntil: new Date(Date.now() + leaseMs) },
+    });
+    return count > 0;
+  }
+
+  /**
+   * Let go of the stage tests: the attempt `token` when given, else (the watchdog) whoever held them
+   * with a lease that ran out before `expiredBefore`. False when that holder no longer held them.
+   */
+  async releaseTests(id: string, holder: { token: string } | { expiredBefore: Date }): Promise<boolean> {
+    const { count } = await this.prisma.promotion.updateMany({
+      where: {
+        id,
+        ...('token' in holder
+          ? { leaseToken: holder.token }
+          : { status: 'testing', leaseToken: { not: null }, leaseUntil: { lt: holder.expiredBefore } }),
+      },
+      data: { leaseToken: null, leaseUntil: null },
+    });
+    return count > 0;
+  }
+
+  /** Promotions `testing` whose attempt's lease ran out before `before`: their worker is gone. */
+  expiredTests(before: Date, take = 100): Promise<{ id: string; attempts: number; leaseUntil: Date | null }[]> {
+    return this.prisma.promotion.findMany({
+      where: { status: 'testing', leaseToken: { not: null }, leaseUntil: { lt: before } },
+      select: { id: true, attempts: true, leaseUntil: true },
+      orderBy: { leaseUntil: 'asc' },
+      take,
+    });
+  }
+
+  /** The attempt token of each promotion whose stage tests a live attempt holds now, among `ids`. */
+  async liveTestAttempts(ids: string[]): Promise<Map<string, string>> {
+    const rows = await this.prisma.promotion.findMany({
+      where: { id: { in: ids }, status: 'testing', leaseUntil: { gte: new Date() } },
+      select: { id: true, leaseToken: true },
+    });
+    return new Map(rows.map((r) => [r.id, r.leaseToken ?? '']));
+  }
+
+  /** Test runs of a promotion that never finished (their worker died) end as cancelled, with why. */
+  async endUnfinishedTestRuns(promotionId: string, reason: string): Promise<number> {
+    const { count } = await this.prisma.testRun.updateMany({
+      where: { promotionId, finishedAt: null, status: { in: ['pending', 'running'] } },
+      data: { status: 'cancelled', reason, finishedAt: new Date() },
+    });
+    return count;
+  }
+
   /** Waiting or testing promotions of a project (what the dashboard shows as pending). */
   open(projectId: string): Promise<PromotionFull[]> {
     return this.prisma.promotion.findMany({

@@ -78,7 +78,15 @@ describe('StageTestsGate', () => {
   const test = [{ name: 'smoke', run: 'true', network: false, readOnly: true }];
   const run = (over: Partial<TestRun>) =>
     ({ name: 'smoke', status: 'passed', finishedAt: new Date(), ...over }) as TestRun;
-  const make = (result: string | null = null) => {
+  /** A lease held by this attempt (or, with `held: false`, by a live attempt of another worker). */
+  const lease = (held = true) => ({
+    hold: jest.fn(async (_id: string, work: (a: object) => Promise<unknown>) =>
+      held
+        ? { held: true, value: await work({ token: 'attempt-1', number: 1, signal: new AbortController().signal }) }
+        : { held: false, why: 'another worker is running its tests' },
+    ),
+  });
+  const make = (result: string | null = null, held = true) => {
     const suite = { run: jest.fn().mockResolvedValue(result) };
     const audit = { record: jest.fn(), list: jest.fn() };
     const gate = new StageTestsGate(
@@ -87,9 +95,25 @@ describe('StageTestsGate', () => {
       { createTestRuns: jest.fn() } as never,
       { updateTestRun: jest.fn() } as never,
       audit as never,
+      lease(held) as never,
     );
     return { gate, suite, audit };
   };
+
+  it('labels the containers with the attempt holding the lease, and leaves tests another attempt holds to it', async () => {
+    const { gate, suite } = make();
+    await gate.check(ctx({ test }, { id: 'p1', image: { repository: 'r' } } as never, true));
+    expect(suite.run).toHaveBeenCalledWith(
+      expect.objectContaining({ labels: { 'dev.dockyard.promotion': 'p1', 'dev.dockyard.attempt': 'attempt-1' } }),
+    );
+    const other = make(null, false);
+    expect(await other.gate.check(ctx({ test }, { id: 'p1', image: { repository: 'r' } } as never, true))).toEqual({
+      verdict: 'wait',
+      reason: 'running 1 test(s) before prod: another worker is running its tests',
+      work: 'worker',
+    });
+    expect(other.suite.run).not.toHaveBeenCalled();
+  });
 
   it('asks for a worker on an HTTP request, runs the suites there', async () => {
     const { gate, suite, audit } = make();

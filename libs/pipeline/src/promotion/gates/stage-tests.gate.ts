@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { AuditRepository, BuildRepository, PromotionRepository } from '@dockyard/db';
+import { LABELS } from '@dockyard/docker';
 import { RegistryClient } from '@dockyard/registry';
 import { TestSuite } from '../../test-suite';
+import { StageTestsLease } from '../stage-tests-lease';
 import { GateContext, GateDecision, PromotionGate, allow, refuse, wait } from './gate';
 
 /**
@@ -19,6 +21,7 @@ export class StageTestsGate implements PromotionGate {
     private readonly promotions: PromotionRepository,
     private readonly builds: BuildRepository,
     private readonly audit: AuditRepository,
+    private readonly lease: StageTestsLease,
   ) {}
 
   async check({ promotion: p, stage, inWorker }: GateContext): Promise<GateDecision> {
@@ -29,15 +32,21 @@ export class StageTestsGate implements PromotionGate {
     if (stage.test.every((t) => passed.has(t.name))) return allow();
     const reason = `running ${stage.test.length} test(s) before ${stage.name}`;
     if (!inWorker) return wait(reason, { work: 'worker' });
-    const failure = await this.tests.run({
-      image: `${this.registry.engineRef(p.image.repository)}@${p.digest}`,
-      tests: stage.test,
-      recorder: {
-        create: (tests) => this.promotions.createTestRuns(p.id, tests),
-        update: (runId, data) => this.builds.updateTestRun(runId, data),
-      },
-      labels: { 'dev.dockyard.promotion': p.id },
-    });
+    // One worker attempt at a time holds the tests (a lease); a dead one's are taken over.
+    const outcome = await this.lease.hold(p.id, ({ token, signal }) =>
+      this.tests.run({
+        image: `${this.registry.engineRef(p.image.repository)}@${p.digest}`,
+        tests: stage.test,
+        recorder: {
+          create: (tests) => this.promotions.createTestRuns(p.id, tests),
+          update: (runId, data) => this.builds.updateTestRun(runId, data),
+        },
+        labels: { [LABELS.promotion]: p.id, [LABELS.attempt]: token },
+        signal,
+      }),
+    );
+    if (!outcome.held) return wait(`${reason}: ${outcome.why}`, { work: 'worker' });
+    const failure = outcome.value;
     if (failure) return refuse(failure);
     await this.audit.record({
       actor: 'system',
