@@ -34,7 +34,7 @@ describe('promotions deploy into environments (real services)', () => {
   let url: string;
 
   beforeAll(async () => {
-    t = await startApp();
+    t = await startApp({ DRIFT_INTERVAL: '1s' });
     s = new Scenario(t);
     await s.user('admin', 'admin', ['admin']);
     await s.user('alice', 'developer', ['read', 'build', 'promote']);
@@ -75,6 +75,9 @@ describe('promotions deploy into environments (real services)', () => {
     s?.remove();
   });
 
+  let v1 = '';
+  let v3 = '';
+
   const serving = async () => (await (await fetch(url, { signal: AbortSignal.timeout(5000) })).text()).trim();
 
   async function promoteToTest(digest: string) {
@@ -84,7 +87,7 @@ describe('promotions deploy into environments (real services)', () => {
   }
 
   it('deploys what enters test and serves it at the URL; a failing release keeps the old one serving and the stage as it was; a rollback redeploys', async () => {
-    const v1 = await s.pushAndBuild(service('v1'), 'alice');
+    v1 = await s.pushAndBuild(service('v1'), 'alice');
     const first = await promoteToTest(v1);
     expect(first).toMatchObject({ status: 'promoted' });
     expect(await serving()).toBe('v1');
@@ -103,7 +106,7 @@ describe('promotions deploy into environments (real services)', () => {
     );
     expect(said?.detail.reason).toMatch(/^deploy to test failed/);
 
-    const v3 = await s.pushAndBuild(service('v3'), 'alice');
+    v3 = await s.pushAndBuild(service('v3'), 'alice');
     expect((await promoteToTest(v3)).status).toBe('promoted');
     expect(await serving()).toBe('v3');
 
@@ -135,5 +138,83 @@ describe('promotions deploy into environments (real services)', () => {
         `deploy.verified ${v3}`,
       ]),
     );
+  });
+
+  /** The test environment's one host as the API shows it. */
+  async function host() {
+    const envs = await request(t.url).get(`/api/v1/projects/${s.slug}/environments`).set(s.as('alice')).expect(200);
+    const test = (envs.body as { stage: string; environment: { hosts: Record<string, unknown>[] } }[]).find(
+      (e) => e.stage === 'test',
+    );
+    return test!.environment.hosts[0] as { state: string; runningDigest: string | null; detail: string | null };
+  }
+
+  const reconverge = () =>
+    request(t.url).post(`/api/v1/projects/${s.slug}/environments/test/reconverge`).set(s.as('admin'));
+
+  it('sees a host changed by hand as down or drifted, and an admin re-converges it to the Release', async () => {
+    expect(v1).not.toBe('');
+    await eventually(async () => (await host()).state === 'in_sync', 30_000, 'test in sync');
+    const local = new TargetEngine('local', { kind: 'socket', address: process.env.DOCKER_HOST! });
+    const env = await t.prisma.environment.findFirstOrThrow({
+      where: { project: { owner: s.owner, name: s.name }, stage: { name: 'test' } },
+    });
+    const services = () => local.owned({ 'dev.dockyard.environment': env.id, 'dev.dockyard.role': 'service' });
+
+    // Someone stops the service by hand: the host is down.
+    const [running] = await services();
+    await local.docker.getContainer(running.id).stop({ t: 1 });
+    const down = await eventually(
+      async () => {
+        const h = await host();
+        return h.state === 'down' && h;
+      },
+      30_000,
+      'host down',
+    );
+    expect(down.detail).toMatch(/no container is running/);
+    // Only an admin may re-converge; a stage's recorded digest goes back on the host.
+    await request(t.url).post(`/api/v1/projects/${s.slug}/environments/test/reconverge`).set(s.as('alice')).expect(403);
+    expect((await reconverge().expect(202)).body).toEqual({ queued: true, digest: v1 });
+    await eventually(async () => (await host()).state === 'in_sync', 60_000, 'in sync again');
+    expect(await serving()).toBe('v1');
+
+    // Someone replaces the container by hand with another release, labels and all: drifted.
+    const [current] = await services();
+    const info = await local.inspect(current.id);
+    await local.remove(current.id);
+    const other = await local.create({
+      name: `${info.Name.replace(/^\//, '')}-by-hand`,
+      Image: info.Config.Image.replace(v1, v3),
+      Labels: info.Config.Labels,
+      Env: info.Config.Env,
+      Cmd: info.Config.Cmd,
+      HostConfig: { NetworkMode: info.HostConfig.NetworkMode },
+    });
+    await local.start(other);
+    const drifted = await eventually(
+      async () => {
+        const h = await host();
+        return h.state === 'drifted' && h;
+      },
+      30_000,
+      'host drifted',
+    );
+    expect(drifted).toMatchObject({ runningDigest: v3 });
+    expect(drifted.detail).toContain(`runs ${v3.slice(7, 19)}, the Release is ${v1.slice(7, 19)}`);
+    const events = await request(t.url).get(`/api/v1/events?project=${s.slug}`).set(s.as('alice')).expect(200);
+    expect(events.body).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          type: 'environment.drifted',
+          digest: v1,
+          data: expect.objectContaining({ running: v3 }),
+        }),
+      ]),
+    );
+
+    expect((await reconverge().expect(202)).body).toEqual({ queued: true, digest: v1 });
+    await eventually(async () => (await host()).state === 'in_sync', 60_000, 'in sync after drift');
+    expect(await serving()).toBe('v1');
   });
 });

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { EnvironmentsModule } from '@dockyard/environments';
 import { EventsModule } from '@dockyard/events';
-import { OperationsModule } from '@dockyard/operations';
+import { DriftWatch, OperationsModule } from '@dockyard/operations';
 import { FailedDeliveries, MissedPushes, PipelineModule, Reconciler } from '@dockyard/pipeline';
 import { CatalogueProcessor, assertEveryJobHandled } from '@dockyard/queue';
 import { BuildsProcessor } from './builds.processor';
@@ -17,6 +17,7 @@ const processors = [BuildsProcessor, StatusesProcessor, PromotionsProcessor, Hoo
   providers: [
     ...processors,
     Reconciler,
+    DriftWatch,
     MissedPushes,
     FailedDeliveries,
     {

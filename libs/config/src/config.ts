@@ -89,6 +89,8 @@ export const envSchema = z.object({
   TEST_CPUS: z.coerce.number().positive().max(64).default(1),
   TEST_PIDS: z.coerce.number().int().min(16).default(256),
   RECONCILE_INTERVAL: duration.default(15_000),
+  /** How often workers look at what each environment's hosts really run (drift). */
+  DRIFT_INTERVAL: duration.default(30_000),
   /** How long a worker holds a build or a promotion's tests without a heartbeat (renewed every third). */
   WORKER_LEASE: duration.default(30_000),
   /** On SIGTERM, how long jobs in flight may go on before they are handed back to the queue. */
@@ -167,7 +169,7 @@ export interface AppConfig {
   test: { timeout: number; memory: number; cpus: number; pids: number };
   /** The key stored secrets are encrypted with; unset, storing or reading a secret says so. */
   secrets: { key?: Buffer };
-  deploy: { proxyImage?: string; localEnvironments: boolean; localPortBase: number };
+  deploy: { proxyImage?: string; localEnvironments: boolean; localPortBase: number; driftInterval: number };
 }
 
 /** Variables whose values a config error must not repeat (it ends up in logs). */
@@ -286,6 +288,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       proxyImage: e.DEPLOY_PROXY_IMAGE,
       localEnvironments: e.LOCAL_ENVIRONMENTS,
       localPortBase: e.LOCAL_ENVIRONMENT_PORT,
+      driftInterval: e.DRIFT_INTERVAL,
     },
   };
 }

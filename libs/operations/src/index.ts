@@ -8,3 +8,6 @@ export * from './environments/remove-target';
 export * from './operations.module';
 export * from './github/deployment-publisher';
 export * from './github/deploy-announcer';
+export * from './environments/reconverge-environment';
+export * from './drift/observe-hosts';
+export * from './drift/drift-watch';

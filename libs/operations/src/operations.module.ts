@@ -10,7 +10,9 @@ import { EnvironmentLookup } from './environments/environment-lookup';
 import { RemoveVariable, SetVariable } from './environments/environment-variables';
 import { EnvironmentsOverview } from './environments/environments-overview';
 import { RemoveEnvironment } from './environments/remove-environment';
+import { ReconvergeEnvironment } from './environments/reconverge-environment';
 import { RemoveTarget } from './environments/remove-target';
+import { ObserveHosts } from './drift/observe-hosts';
 import { DeployAnnouncer } from './github/deploy-announcer';
 import { DeploymentPublisher } from './github/deployment-publisher';
 
@@ -20,6 +22,8 @@ const useCases = [
   DeploymentPublisher,
   EnvironmentLookup,
   EnvironmentsOverview,
+  ObserveHosts,
+  ReconvergeEnvironment,
   RemoveEnvironment,
   RemoveTarget,
   RemoveVariable,

@@ -10,6 +10,11 @@ describe('job catalogue', () => {
       'promotion.run': { promotionId: '7f3c2a4e-0000-4000-8000-000000000002', at: 1795600000000 },
       'hook.deliver': { deliveryId: '7f3c2a4e-0000-4000-8000-000000000003' },
       'deployment.publish': { deployId: '7f3c2a4e-0000-4000-8000-000000000004', state: 'running' },
+      'environment.reconverge': {
+        environmentId: '7f3c2a4e-0000-4000-8000-000000000005',
+        by: 'root',
+        at: 1795600000000,
+      },
     } as const;
     for (const name of JOB_NAMES) {
       const spec = JOBS[name] as { jobId(d: unknown): string };

@@ -19,6 +19,8 @@ export interface JobPayloads {
   'deployment.publish': { deployId: string; state: string };
   /** Evaluate a promotion again: run its stage tests, or look again after a freeze window. */
   'promotion.run': { promotionId: string; at: number };
+  /** Deploy a stage's recorded digest to its environment again (an admin's re-converge). */
+  'environment.reconverge': { environmentId: string; by: string; at: number };
   /** Send one event to one outgoing webhook (a HookDelivery row), in event order per hook. */
   'hook.deliver': { deliveryId: string };
 }
@@ -58,6 +60,12 @@ export const JOBS: { [N in JobName]: JobSpec<N> } = {
     // One job per scheduled look: a freeze window's end and a test run are different looks.
     jobId: (d) => `promotion-${d.promotionId}-${d.at}`,
     options: { attempts: 5, backoff: { type: 'exponential', delay: 1_000 }, ...keep },
+  },
+  'environment.reconverge': {
+    queue: QUEUES.promotions,
+    jobId: (d) => `reconverge-${d.environmentId}-${d.at}`,
+    // A deploy that fails has rolled back and says why; a retry is the admin's call.
+    options: { attempts: 1, ...keep },
   },
   'hook.deliver': {
     queue: QUEUES.hooks,

@@ -22,6 +22,7 @@ import {
   RemoveTarget,
   RemoveVariable,
   SetVariable,
+  ReconvergeEnvironment,
 } from '@dockyard/operations';
 import { Actor, InvalidRequestError } from '@dockyard/pipeline';
 import { CurrentActor, RequireScope } from '../auth/auth.guard';
@@ -150,6 +151,7 @@ export class EnvironmentsController {
     private readonly removeTarget: RemoveTarget,
     private readonly setVariable: SetVariable,
     private readonly removeVariable: RemoveVariable,
+    private readonly reconverge: ReconvergeEnvironment,
   ) {}
 
   @Get()
@@ -201,6 +203,21 @@ export class EnvironmentsController {
     @CurrentActor() actor: Actor,
   ) {
     await this.removeEnvironment.execute({ owner, name, stage, by: authorOf(actor) });
+  }
+
+  @Post(':stage/reconverge')
+  @HttpCode(202)
+  @RequireScope('admin')
+  @ApiOperation({
+    summary: "Deploy the stage's recorded digest to every host again (after drift); done by a worker",
+  })
+  reconvergeStage(
+    @Param('owner') owner: string,
+    @Param('name') name: string,
+    @Param('stage') stage: string,
+    @CurrentActor() actor: Actor,
+  ) {
+    return this.reconverge.request({ owner, name, stage, by: authorOf(actor) });
   }
 
   @Post(':stage/hosts')
