@@ -16,7 +16,8 @@ describe('dashboard in headless Chromium', () => {
   const PASSWORD = 'a long enough password';
 
   beforeAll(async () => {
-    t = await startApp();
+    // The hosts below are stand-ins whose states the test records: no drift look may overwrite them.
+    t = await startApp({ DRIFT_INTERVAL: '1h' });
     s = new Scenario(t);
     await s.user('admin', 'admin', ['admin'], PASSWORD);
     await s.user('alice', 'approver', ['read', 'promote'], PASSWORD);
@@ -87,6 +88,15 @@ describe('dashboard in headless Chromium', () => {
     expect((await s.promotion(waiting.body.id, 'admin')).approvals).toEqual([
       expect.objectContaining({ by: 'bob', via: 'dashboard' }),
     ]);
+  });
+
+  it('says how many commits a stage has that the next one lacks', async () => {
+    // dev gets a new commit; test still holds the first.
+    await s.pushAndBuild({ 'app/v': '2' }, 'admin');
+    const page = await logIn('alice');
+    await page.goto(`${t.url}/projects/${s.slug}`);
+    await expect(page.locator('section[data-stage="dev"] .ahead').textContent()).resolves.toBe('1 commit not in test');
+    await expect(page.locator('section[data-stage="test"] .ahead').count()).resolves.toBe(0);
   });
 
   it('shows a build with its test runs and live log, and keeps queues for admins', async () => {

@@ -11,3 +11,4 @@ export * from './github/deploy-announcer';
 export * from './environments/reconverge-environment';
 export * from './drift/observe-hosts';
 export * from './drift/drift-watch';
+export * from './environments/commits-ahead';

@@ -5,6 +5,7 @@ import { GitHubDeployments } from '@dockyard/github';
 import { PipelineModule } from '@dockyard/pipeline';
 import { SecretsModule } from '@dockyard/secrets';
 import { AddTarget } from './environments/add-target';
+import { CommitsAhead } from './environments/commits-ahead';
 import { ConfigureEnvironment } from './environments/configure-environment';
 import { EnvironmentLookup } from './environments/environment-lookup';
 import { RemoveVariable, SetVariable } from './environments/environment-variables';
@@ -18,6 +19,7 @@ import { DeploymentPublisher } from './github/deployment-publisher';
 
 const useCases = [
   AddTarget,
+  CommitsAhead,
   ConfigureEnvironment,
   DeploymentPublisher,
   EnvironmentLookup,

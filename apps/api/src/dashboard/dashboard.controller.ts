@@ -3,11 +3,12 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { AuditRepository, BuildRepository, ProjectRepository, PromotionRepository, User } from '@dockyard/db';
 import { DeliveryMetrics } from '@dockyard/events';
-import { EnvironmentsOverview } from '@dockyard/operations';
+import { CommitsAhead, EnvironmentsOverview, ReconvergeEnvironment } from '@dockyard/operations';
 import {
   AccessTokens,
   ApprovalEligibility,
   DecidePromotion,
+  ForbiddenError,
   ProjectPolicies,
   PromotionRecords,
   RequestPromotion,
@@ -59,6 +60,8 @@ export class DashboardController {
     private readonly decidePromotion: DecidePromotion,
     private readonly rollBackStage: RollBackStage,
     private readonly signOffStage: SignOffStage,
+    private readonly commitsAhead: CommitsAhead,
+    private readonly reconverge: ReconvergeEnvironment,
     private readonly records: PromotionRecords,
     private readonly eligibility: ApprovalEligibility,
     private readonly policies: ProjectPolicies,
@@ -150,7 +153,12 @@ export class DashboardController {
           open
             .filter((p) => p.toStageId === stage.id)
             .map(async (p) => {
-              const why = p.status === 'waiting' ? await this.eligibility.refusalFor(p, user) : 'tests are running';
+              const why =
+                p.status === 'waiting'
+                  ? await this.eligibility.refusalFor(p, user)
+                  : p.status === 'promoting'
+                    ? 'deploying'
+                    : 'tests are running';
               return html`<div class="waiting" id="promotion-${p.id}" data-promotion="${p.id}">
                 <p>
                   <strong>${p.kind === 'rollback' ? 'Rollback' : 'Waiting'}:</strong> <code>${short(p.digest)}</code> by
@@ -169,6 +177,21 @@ export class DashboardController {
             }),
         );
         const actions: Html[] = [];
+        const ahead =
+          now && next ? await this.commitsAhead.count(project, next.releases[0]?.image.sha ?? null, now.image.sha) : 0;
+        if (ahead)
+          actions.push(html`<p class="ahead">${ahead} commit${ahead === 1 ? '' : 's'} not in ${next.name}</p>`);
+        const view = environments.find((e) => e.stage === stage.name);
+        if (
+          user.role === 'admin' &&
+          now &&
+          view?.environment?.hosts.some((h) => h.state === 'drifted' || h.state === 'down')
+        )
+          actions.push(
+            html`<form method="post" action="/dashboard${base}/environments/${stage.name}/reconverge">
+              <button class="secondary">Re-converge ${stage.name}</button>
+            </form>`,
+          );
         if (now && next && next.releases[0]?.digest !== now.digest) {
           actions.push(
             mayPromote
@@ -388,6 +411,26 @@ export class DashboardController {
     await this.act(req, res, `${owner}/${name}`, async (requester) => {
       const p = await this.rollBackStage.execute({ owner, name, stage, requester });
       return `Rollback of ${stage}: ${p.status}${p.reason ? ` (${p.reason})` : ''}`;
+    });
+  }
+
+  @Post('dashboard/projects/:owner/:name/environments/:stage/reconverge')
+  async reconvergeStage(
+    @Param('owner') owner: string,
+    @Param('name') name: string,
+    @Param('stage') stage: string,
+    @Req() req: Request,
+    @Res() res: Response,
+  ) {
+    await this.act(req, res, `${owner}/${name}`, async (requester) => {
+      if (requester.user.role !== 'admin') throw new ForbiddenError('only admins re-converge an environment');
+      const { digest } = await this.reconverge.request({
+        owner,
+        name,
+        stage,
+        by: { actor: requester.actor, userId: requester.user.id, channel: requester.channel },
+      });
+      return `Re-converging ${stage} to ${short(digest)}`;
     });
   }
 
