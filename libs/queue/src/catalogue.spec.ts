@@ -61,14 +61,20 @@ describe('assertEveryJobHandled', () => {
     expect(() =>
       assertEveryJobHandled([
         new Fake({ 'build.run': noop }),
-        new Fake({ 'status.publish': noop, 'deployment.publish': noop, 'promotion.run': noop, 'hook.deliver': noop }),
+        new Fake({
+          'status.publish': noop,
+          'deployment.publish': noop,
+          'promotion.run': noop,
+          'environment.reconverge': noop,
+          'hook.deliver': noop,
+        }),
       ]),
     ).not.toThrow();
   });
 
   it('names the jobs without a handler', () => {
     expect(() => assertEveryJobHandled([new Fake({ 'build.run': noop })])).toThrow(
-      'the worker has no handler for job(s): status.publish, deployment.publish, promotion.run, hook.deliver',
+      'the worker has no handler for job(s): status.publish, deployment.publish, promotion.run, environment.reconverge, hook.deliver',
     );
   });
 
