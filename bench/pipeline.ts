@@ -118,6 +118,8 @@ async function main(): Promise<void> {
     GITHUB_TOKEN: '',
     WORKER_CONCURRENCY: String(CONCURRENCY),
     MISSED_PUSH_INTERVAL: '0',
+    // The bench's repositories are local directories.
+    GIT_ALLOW_FILE_URLS: 'true',
   });
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     logger: ['error'],

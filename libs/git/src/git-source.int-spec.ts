@@ -101,6 +101,33 @@ describe('GitSource against real git repositories', () => {
     expect(await source.fetch(project, second)).toContain(project.id);
   });
 
+  it('shares a fetch that started after the push was announced, and fetches afresh for a later push', async () => {
+    const fresh = { id: randomUUID(), cloneUrl: project.cloneUrl };
+    const fetches = jest.spyOn(source as unknown as { fetchRemote(...a: unknown[]): Promise<void> }, 'fetchRemote');
+    try {
+      const announced = new Date(Date.now() - 1);
+      const both = await Promise.all([
+        source.fetch(fresh, second, undefined, announced),
+        source.fetch(fresh, second, undefined, announced),
+      ]);
+      expect(both[0]).toBe(both[1]);
+      expect(fetches).toHaveBeenCalledTimes(1);
+
+      // A push after that fetch started: its build must see the remote again.
+      git('commit', '--quiet', '--allow-empty', '-m', 'later');
+      const later = git('rev-parse', 'HEAD');
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      await source.fetch(fresh, later, undefined, new Date());
+      expect(fetches).toHaveBeenCalledTimes(2);
+      // Nor is a commit the remote dropped since trusted because an earlier fetch saw it.
+      git('reset', '--quiet', '--hard', second);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      await expect(source.fetch(fresh, later, undefined, new Date())).rejects.toThrow(/is not on any branch or tag/);
+    } finally {
+      fetches.mockRestore();
+    }
+  });
+
   it('sends GIT_TOKEN only to the configured host, over https, never across a redirect', () => {
     expect(tokenConfig('https://github.com/acme/web.git', 't0ken', 'github.com')).toEqual([
       ['http.extraHeader', `Authorization: Basic ${Buffer.from('x-access-token:t0ken').toString('base64')}`],

@@ -23,6 +23,9 @@ export class GitSource {
   private readonly token?: string;
   private readonly tokenHost: string;
   private readonly allowFile: boolean;
+  /** Each mirror's latest fetch (per pull request ref): when it started, and its end. */
+  private readonly fetches = new Map<string, { startedAt: number; done: Promise<void> }>();
+  private readonly creating = new Map<string, Promise<void>>();
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.cacheDir = path.resolve(config.git.cacheDir);
@@ -35,11 +38,39 @@ export class GitSource {
    * Fetch the project's remote into its own mirror (one per project) and make sure `sha` is on one
    * of the remote's branches or tags now: a commit merely present in a mirror is never trusted.
    * Returns the mirror's path. A pull request's head counts when `ref` names it (refs/pull/N/head).
+   * `notBefore` (when the push was announced): a fetch of the mirror that started at or after it
+   * shows the remote as it was after the push, so builds of pushes that arrive together share one
+   * fetch instead of each packing the repository again; without it, this call fetches afresh.
    */
-  async fetch(project: GitProject, sha: string, ref?: string): Promise<string> {
+  async fetch(project: GitProject, sha: string, ref?: string, notBefore?: Date): Promise<string> {
     if (!/^[0-9a-f]{40}$/.test(sha)) throw new SourceUnavailableError(`"${sha}" is not a full commit sha`);
     const dir = await this.mirror(project);
     const pull = ref && /^refs\/pull\/\d+\/head$/.test(ref) ? ref : null;
+    const key = `${dir} ${project.cloneUrl} ${pull ?? ''}`;
+    const last = this.fetches.get(key);
+    const fresh = last !== undefined && notBefore !== undefined && last.startedAt >= notBefore.getTime();
+    // A shared fetch that failed proves nothing: this call then fetches for itself.
+    if (
+      !fresh ||
+      !(await last.done.then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      const current = { startedAt: Date.now(), done: this.fetchRemote(dir, project.cloneUrl, pull) };
+      this.fetches.set(key, current);
+      await current.done.catch((err: unknown) => {
+        if (this.fetches.get(key) === current) this.fetches.delete(key);
+        throw err;
+      });
+    }
+    if (!(await this.hasCommit(dir, sha)) || !(await this.onSomeRef(dir, sha, pull))) {
+      throw new SourceUnavailableError(`commit ${sha} is not on any branch or tag of ${redactUrl(project.cloneUrl)}`);
+    }
+    return dir;
+  }
+
+  private async fetchRemote(dir: string, cloneUrl: string, pull: string | null): Promise<void> {
     try {
       await this.git(
         dir,
@@ -49,20 +80,16 @@ export class GitSource {
           '--no-tags',
           '--prune',
           '--',
-          project.cloneUrl,
+          cloneUrl,
           '+refs/heads/*:refs/heads/*',
           '+refs/tags/*:refs/tags/*',
           ...(pull ? [`+${pull}:${pull}`] : []),
         ],
-        project.cloneUrl,
+        cloneUrl,
       );
     } catch (err) {
-      throw new SourceUnavailableError(`git fetch from ${redactUrl(project.cloneUrl)} failed: ${gitMessage(err)}`);
+      throw new SourceUnavailableError(`git fetch from ${redactUrl(cloneUrl)} failed: ${gitMessage(err)}`);
     }
-    if (!(await this.hasCommit(dir, sha)) || !(await this.onSomeRef(dir, sha, pull))) {
-      throw new SourceUnavailableError(`commit ${sha} is not on any branch or tag of ${redactUrl(project.cloneUrl)}`);
-    }
-    return dir;
   }
 
   /** The project's mirror holding `sha`, fetched only when it lacks it (for reading history, not for builds). */
@@ -170,12 +197,17 @@ export class GitSource {
   private async mirror(project: GitProject): Promise<string> {
     if (!/^[0-9a-f-]{36}$/.test(project.id)) throw new SourceUnavailableError(`"${project.id}" is not a project id`);
     const dir = path.join(this.cacheDir, `${project.id}.git`);
-    try {
-      await access(path.join(dir, 'HEAD'));
-    } catch {
-      await mkdir(dir, { recursive: true });
-      await this.git(dir, ['init', '--bare', '--quiet']);
+    let creating = this.creating.get(dir);
+    if (!creating) {
+      // One `git init` per mirror: two first builds of a project at once would fight over its config.
+      creating = access(path.join(dir, 'HEAD')).catch(async () => {
+        await mkdir(dir, { recursive: true });
+        await this.git(dir, ['init', '--bare', '--quiet']);
+      });
+      this.creating.set(dir, creating);
+      void creating.finally(() => this.creating.delete(dir)).catch(() => undefined);
     }
+    await creating;
     return dir;
   }
 

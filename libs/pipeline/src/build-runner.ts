@@ -91,10 +91,18 @@ export class BuildRunner {
       log.line('system', `attempt ${number}: the worker of the last attempt was lost; taking the build over`);
       await this.removeContainersOf(buildId, token, log);
     }
-    await this.statuses.announce(buildId, 'build', 'running');
-    await this.buildEvents.started(buildId);
+    // Told while the source is fetched; settled before the build's end is told, so build.started comes first.
+    const announced = Promise.all([
+      this.statuses.announce(buildId, 'build', 'running'),
+      this.buildEvents.started(buildId),
+    ]).then(
+      () => null,
+      (err: Error) => err,
+    );
     try {
       const outcome = await this.steps(build, token, log, abort.signal);
+      const unannounced = await announced;
+      if (unannounced) throw unannounced;
       if (await this.builds.finish(buildId, outcome.status, outcome.reason, token)) {
         log.line('system', `build ${outcome.status}${outcome.reason ? `: ${outcome.reason}` : ''}`);
         this.metrics.buildsFinished.inc({ status: outcome.status });
@@ -103,6 +111,7 @@ export class BuildRunner {
       }
       return outcome.status;
     } catch (err) {
+      await announced;
       const message = (err as Error).message || String(err);
       if (stop === 'handed back') {
         await this.builds.requeue(buildId, 'handed back: the worker shut down', { token });
@@ -173,27 +182,34 @@ export class BuildRunner {
   ): Promise<{ status: 'passed' | 'failed'; reason: string | null }> {
     const { project, sha } = build;
     log.line('system', `fetching ${sha} from ${redactUrl(project.cloneUrl)}`);
-    const mirror = await this.git.fetch(project, sha, build.ref).catch((err) => {
+    const mirror = await this.git.fetch(project, sha, build.ref, build.createdAt).catch((err) => {
       throw err instanceof SourceUnavailableError ? new BuildFailure(err.message) : err;
     });
 
     const pipeline = await this.readPipeline(mirror, build, log);
     const rules = await this.rulesFor(build, pipeline, log);
     const dockerfile = path.posix.join(pipeline.build.context, pipeline.build.dockerfile);
-    if ((await this.git.readFile(mirror, sha, dockerfile)) === null) {
-      throw new BuildFailure(`${dockerfile} does not exist at ${sha.slice(0, 12)}`);
-    }
-
     const ref = this.registry.engineRef(pipeline.image);
     const tag = `${ref}:sha-${sha.slice(0, 12)}`;
-    const cacheFrom = await this.cacheSources(build, ref, rules.stages[0]);
-    log.line(
-      'system',
-      `building ${tag} with BuildKit${cacheFrom.length ? ` (cache from ${cacheFrom.join(', ')})` : ''}`,
-    );
     const contextDir = await mkdtemp(path.join(tmpdir(), 'dockyard-context-'));
+    // The context is unpacked while the database answers; settled (never rejected) before the folder goes.
+    const exported = this.git.export(mirror, sha, pipeline.build.context, contextDir).then(
+      () => null,
+      (err: Error) => err,
+    );
     try {
-      await this.git.export(mirror, sha, pipeline.build.context, contextDir);
+      const [found, cacheFrom, secrets] = await Promise.all([
+        this.git.readFile(mirror, sha, dockerfile),
+        this.cacheSources(build, ref, rules.stages[0]),
+        this.buildSecrets(build, log),
+      ]);
+      if (found === null) throw new BuildFailure(`${dockerfile} does not exist at ${sha.slice(0, 12)}`);
+      const unexported = await exported;
+      if (unexported) throw unexported;
+      log.line(
+        'system',
+        `building ${tag} with BuildKit${cacheFrom.length ? ` (cache from ${cacheFrom.join(', ')})` : ''}`,
+      );
       await this.builder.build({
         contextDir,
         dockerfile: pipeline.build.dockerfile,
@@ -207,7 +223,7 @@ export class BuildRunner {
           [LABELS.build]: build.id,
         },
         network: this.config.build.network && project.buildNetwork,
-        secrets: await this.buildSecrets(build, log),
+        secrets,
         cacheFrom,
         timeoutMs: this.config.build.timeout,
         signal,
@@ -218,6 +234,7 @@ export class BuildRunner {
       if (err instanceof SourceUnavailableError) throw new BuildFailure(err.message);
       throw err;
     } finally {
+      await exported;
       await rm(contextDir, { recursive: true, force: true });
     }
 
@@ -228,18 +245,11 @@ export class BuildRunner {
       (text) => log.write('push', text),
       signal,
     );
-    const sizeBytes = await this.registry.imageSize(pipeline.image, digest);
-    const image = await this.releases.upsertImage({
-      projectId: project.id,
-      repository: pipeline.image,
-      digest,
-      sizeBytes,
-      sha,
-    });
-    await this.builds.update(build.id, { imageId: image.id });
-    log.line('system', `pushed ${pipeline.image}@${digest} (${sizeBytes} bytes)`);
-    await this.statuses.announce(build.id, 'build', 'built');
-
+    // The image is recorded while its tests run: they need only the digest.
+    const recorded = this.recordImage(build, pipeline.image, digest, log).then(
+      (image) => ({ image }),
+      (err: Error) => ({ err }),
+    );
     const failure = await this.tests.run({
       image: `${ref}@${digest}`,
       tests: pipeline.test,
@@ -251,6 +261,9 @@ export class BuildRunner {
       onOutput: (stream, text) => log.write(stream, text),
       signal,
     });
+    const result = await recorded;
+    if ('err' in result) throw result.err;
+    const { image } = result;
     if (failure) return { status: 'failed', reason: failure };
     if (build.pullRequest !== null) {
       log.line(
@@ -266,6 +279,22 @@ export class BuildRunner {
     else if (entry.status === 'promoted') log.line('system', `${pipeline.image}:${first} is now ${digest}`);
     else log.line('system', `entering ${first}: ${entry.status}${entry.reason ? ` (${entry.reason})` : ''}`);
     return { status: 'passed', reason: null };
+  }
+
+  /** The pushed image as Dockyard keeps it (its size from the registry), linked to the build. */
+  private async recordImage(build: BuildWithProject, repository: string, digest: string, log: BuildLogWriter) {
+    const sizeBytes = await this.registry.imageSize(repository, digest);
+    const image = await this.releases.upsertImage({
+      projectId: build.project.id,
+      repository,
+      digest,
+      sizeBytes,
+      sha: build.sha,
+    });
+    await this.builds.update(build.id, { imageId: image.id });
+    log.line('system', `pushed ${repository}@${digest} (${sizeBytes} bytes)`);
+    await this.statuses.announce(build.id, 'build', 'built');
+    return image;
   }
 
   private async readPipeline(mirror: string, build: BuildWithProject, log: BuildLogWriter): Promise<PipelineConfig> {
