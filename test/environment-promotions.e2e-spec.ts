@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { TargetEngine } from '@dockyard/environments';
+import { DeployWatchdog, TargetEngine } from '@dockyard/environments';
 import { TestApp, eventually, startApp } from './support/app';
 import { freePort } from './support/net';
 import { Scenario } from './support/scenario';
@@ -34,7 +34,8 @@ describe('promotions deploy into environments (real services)', () => {
   let url: string;
 
   beforeAll(async () => {
-    t = await startApp({ DRIFT_INTERVAL: '1s' });
+    // The deploy watchdog runs when a case calls it, so that what it does is its own doing.
+    t = await startApp({ DRIFT_INTERVAL: '1s', RECONCILE_INTERVAL: '1h' });
     s = new Scenario(t);
     await s.user('admin', 'admin', ['admin']);
     await s.user('alice', 'developer', ['read', 'build', 'promote']);
@@ -216,5 +217,62 @@ describe('promotions deploy into environments (real services)', () => {
     expect((await reconverge().expect(202)).body).toEqual({ queued: true, digest: v1 });
     await eventually(async () => (await host()).state === 'in_sync', 60_000, 'in sync after drift');
     expect(await serving()).toBe('v1');
+  });
+
+  /** What a worker SIGKILLed in the middle of deploying `digest` into test leaves: rows it never finished. */
+  async function deadDeploy(digest: string, reason: string | null) {
+    const project = await t.prisma.project.findFirstOrThrow({ where: { owner: s.owner, name: s.name } });
+    const image = await t.prisma.image.findFirstOrThrow({ where: { projectId: project.id, digest } });
+    const stage = await t.prisma.stage.findFirstOrThrow({ where: { projectId: project.id, name: 'test' } });
+    const env = await t.prisma.environment.findFirstOrThrow({ where: { stageId: stage.id } });
+    const promotion = await t.prisma.promotion.create({
+      data: {
+        projectId: project.id,
+        imageId: image.id,
+        digest,
+        fromStage: 'dev',
+        toStageId: stage.id,
+        status: 'promoting',
+        reason: 'deploying to test',
+        channel: 'api',
+      },
+    });
+    const deploy = await t.prisma.deploy.create({
+      data: {
+        environmentId: env.id,
+        promotionId: promotion.id,
+        repository: image.repository,
+        digest,
+        status: 'running',
+        reason,
+        byLogin: 'alice',
+        createdAt: new Date(Date.now() - 120_000),
+        startedAt: new Date(Date.now() - 110_000),
+      },
+    });
+    return { promotionId: promotion.id, deployId: deploy.id };
+  }
+
+  it('resumes a deploy whose worker died, once; lost again, it fails and so does its promotion', async () => {
+    const watchdog = t.app.get(DeployWatchdog);
+    const first = await deadDeploy(v3, null);
+    expect(await watchdog.sweep(0)).toBe(1);
+    expect((await s.settled(first.promotionId, 'alice')).status).toBe('promoted');
+    expect(await t.prisma.deploy.findUniqueOrThrow({ where: { id: first.deployId } })).toMatchObject({
+      status: 'succeeded',
+    });
+    expect(await serving()).toBe('v3');
+    expect(await s.stages('alice')).toMatchObject({ test: v3 });
+
+    const again = await deadDeploy(v1, 'resumed: the worker running it was lost');
+    expect(await watchdog.sweep(0)).toBe(1);
+    const failed = await s.settled(again.promotionId, 'alice');
+    expect(failed).toMatchObject({
+      status: 'failed',
+      reason: 'deploy to test failed: the worker running it was lost twice',
+    });
+    expect(await s.stages('alice')).toMatchObject({ test: v3 });
+    // Nothing is left active: a second sweep has nothing to do.
+    expect(await watchdog.sweep(0)).toBe(0);
   });
 });

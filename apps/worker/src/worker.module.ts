@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { EnvironmentsModule } from '@dockyard/environments';
+import { DeployWatchdog, EnvironmentsModule } from '@dockyard/environments';
 import { EventsModule } from '@dockyard/events';
 import { DriftWatch, OperationsModule } from '@dockyard/operations';
 import { FailedDeliveries, MissedPushes, PipelineModule, Reconciler } from '@dockyard/pipeline';
@@ -18,6 +18,7 @@ const processors = [BuildsProcessor, StatusesProcessor, PromotionsProcessor, Hoo
     ...processors,
     Reconciler,
     DriftWatch,
+    DeployWatchdog,
     MissedPushes,
     FailedDeliveries,
     {

@@ -9,3 +9,4 @@ export * from './environments.module';
 export * from './deploy-stage';
 export * from './local-environments';
 export * from './deploy-watcher';
+export * from './deploy-watchdog';

@@ -100,6 +100,31 @@ export class DeployRepository {
     );
   }
 
+  /**
+   * Deploys still active, recorded before `before`, in an environment whose deploy lock nobody holds:
+   * the worker running them is gone (its lock went with its connection). `fn` runs for each while
+   * this holds that environment's lock, so no deploy starts there meanwhile.
+   */
+  async forEachOrphan(before: Date, fn: (deploy: Deploy) => Promise<void>): Promise<void> {
+    const candidates = await this.prisma.deploy.findMany({
+      where: { status: { in: ACTIVE }, createdAt: { lt: before } },
+      orderBy: { createdAt: 'asc' },
+      take: 100,
+    });
+    for (const candidate of candidates) {
+      await this.prisma.$transaction(
+        async (tx) => {
+          const [{ held }] = await tx.$queryRaw<{ held: boolean }[]>`
+            SELECT pg_try_advisory_xact_lock(hashtextextended(${`environment:${candidate.environmentId}`}, 0)) AS held`;
+          if (!held) return;
+          const now = await tx.deploy.findUnique({ where: { id: candidate.id } });
+          if (now && ACTIVE.includes(now.status)) await fn(now);
+        },
+        { timeout: 60_000, maxWait: 10_000 },
+      );
+    }
+  }
+
   // The same shape as BuildRepository's log methods, so BuildLogWriter and the live follow serve both.
   async appendLogs(deployId: string, chunks: { seq: number; stream: string; text: string }[]): Promise<void> {
     if (!chunks.length) return;
