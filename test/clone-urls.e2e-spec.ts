@@ -73,6 +73,7 @@ describe('clone URLs: checked at registration, credentials never shown', () => {
 
     const login = await request(t.url)
       .post('/login')
+      .set('Origin', t.url)
       .type('form')
       .send({ login: 'vera', password: 'a long enough password' })
       .expect(303);

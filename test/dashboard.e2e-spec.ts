@@ -101,11 +101,17 @@ describe('dashboard in headless Chromium', () => {
 
   it('shows a build with its test runs and live log, and keeps queues for admins', async () => {
     const page = await logIn('admin');
+    const violations: string[] = [];
+    page.on('console', (m) => m.text().includes('Content Security Policy') && violations.push(m.text()));
     await page.goto(`${t.url}/projects/${s.slug}`);
     await page.locator('table a').first().click();
     // The log arrives through the page's EventSource (the HTML ships it empty).
     await page.locator('#log', { hasText: 'build passed' }).waitFor({ timeout: 15_000 });
     await expect(page.locator('#log').textContent()).resolves.toContain('pushed');
+    // Under the dashboard's Content-Security-Policy its own script and style run, and nothing is refused.
+    const whiteSpace = "getComputedStyle(document.getElementById('log')).whiteSpace";
+    await expect(page.evaluate(whiteSpace)).resolves.toBe('pre-wrap');
+    expect(violations).toEqual([]);
     const board = await page.goto(`${t.url}/admin/queues`);
     expect(board?.status()).toBe(200);
     const bob = await logIn('bob');

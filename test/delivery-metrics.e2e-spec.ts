@@ -132,6 +132,7 @@ describe('delivery metrics (DORA) from Dockyard records (real Postgres)', () => 
     const agent = request.agent(t.url);
     await agent
       .post('/login')
+      .set('Origin', t.url)
       .type('form')
       .send({ login: 'metrics-admin', password: 'a long enough password' })
       .expect(303);

@@ -74,7 +74,7 @@ describe('events from the pipeline: a chat channel and a bot (real services)', (
     // "Waiting for me" in the dashboard: the admin sees it, Alice (who asked) does not.
     const waitingFor = async (login: string) => {
       const agent = request.agent(t.url);
-      await agent.post('/login').type('form').send({ login, password: PASSWORD }).expect(303);
+      await agent.post('/login').set('Origin', t.url).type('form').send({ login, password: PASSWORD }).expect(303);
       return (await agent.get('/waiting').expect(200)).text;
     };
     expect(await waitingFor('admin')).toContain(`data-promotion="${asked.body.id}"`);

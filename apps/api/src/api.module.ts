@@ -1,12 +1,15 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { APP_CONFIG, AppConfig } from '@dockyard/config';
 import { EnvironmentsModule } from '@dockyard/environments';
 import { EventsModule } from '@dockyard/events';
 import { PipelineModule } from '@dockyard/pipeline';
 import { OperationsModule } from '@dockyard/operations';
 import { AuthGuard } from './auth/auth.guard';
 import { BuildsController } from './builds/builds.controller';
+import { LoginThrottle, loginThrottlers } from './auth/login-throttle';
 import { Sessions } from './auth/sessions';
 import { DashboardController } from './dashboard/dashboard.controller';
 import { HooksDashboardController } from './dashboard/hooks.dashboard';
@@ -30,6 +33,7 @@ import { WebhooksController } from './webhooks/webhooks.controller';
 @Module({
   imports: [
     TerminusModule.forRoot({ logger: false }),
+    ThrottlerModule.forRootAsync({ inject: [APP_CONFIG], useFactory: (config: AppConfig) => loginThrottlers(config) }),
     PipelineModule,
     OperationsModule,
     EventsModule,
@@ -56,6 +60,7 @@ import { WebhooksController } from './webhooks/webhooks.controller';
   ],
   providers: [
     Sessions,
+    LoginThrottle,
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: APP_FILTER, useClass: DomainErrorFilter },
   ],

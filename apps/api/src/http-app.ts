@@ -5,7 +5,9 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { APP_CONFIG, AppConfig } from '@dockyard/config';
 import { eventSchemas } from '@dockyard/events';
+import { sameOrigin } from './auth/same-origin';
 import { mountQueuesBoard } from './queues-board';
+import { securityHeaders } from './security-headers';
 
 /** The one route that takes large bodies: GitHub deliveries, up to WEBHOOK_MAX_BODY. */
 export const WEBHOOK_ROUTE = '/webhooks/github';
@@ -25,6 +27,10 @@ export function configureHttpApp(app: NestExpressApplication): NestExpressApplic
   app.set('etag', false);
   app.disable('x-powered-by');
   const { http } = app.get<AppConfig>(APP_CONFIG);
+  // Whose X-Forwarded-For/-Proto count: the client's address for log-in limits, https for Secure cookies.
+  app.set('trust proxy', http.trustProxy);
+  app.use(...securityHeaders(http.publicUrl));
+  app.use(sameOrigin(http.publicUrl, [WEBHOOK_ROUTE]));
   // Limits before work. Only the webhook route takes large bodies (GitHub's cap is 25 MB), as raw bytes:
   // the signature is checked on those before any JSON parsing. Every other route: HTTP_MAX_BODY of JSON.
   app.use(WEBHOOK_ROUTE, refuseLargeUnsigned(http.maxBody), raw({ type: () => true, limit: http.webhookMaxBody }));

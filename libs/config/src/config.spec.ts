@@ -17,6 +17,8 @@ describe('loadConfig', () => {
       webhookMaxBody: 25 * 1024 * 1024,
       maxBody: 1024 * 1024,
       sessionSecret: undefined,
+      trustProxy: false,
+      loginAttempts: { perLogin: 10, perAddress: 30, windowMs: 15 * 60_000 },
     });
     expect(config.registry).toEqual({ url: 'http://127.0.0.1:5000', engineHost: '127.0.0.1:5000' });
     expect(config.test).toEqual({ timeout: 600_000, memory: 512 * 1024 ** 2, cpus: 1, pids: 256 });
@@ -37,6 +39,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...minimal, TEST_TIMEOUT: 'soon' })).toThrow(
       /TEST_TIMEOUT="soon": "soon" is not a duration/,
     );
+  });
+
+  it('reads TRUST_PROXY as Express takes it: a hop count, true, or addresses and subnets', () => {
+    expect(loadConfig({ ...minimal, TRUST_PROXY: '1' }).http.trustProxy).toBe(1);
+    expect(loadConfig({ ...minimal, TRUST_PROXY: 'true' }).http.trustProxy).toBe(true);
+    expect(loadConfig({ ...minimal, TRUST_PROXY: 'loopback, 10.0.0.0/8' }).http.trustProxy).toBe(
+      'loopback, 10.0.0.0/8',
+    );
+    expect(() => loadConfig({ ...minimal, TRUST_PROXY: 'everyone' })).toThrow(/TRUST_PROXY="everyone": a hop count/);
   });
 
   it('takes a GitHub App as a whole, and not beside a token', () => {

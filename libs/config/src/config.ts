@@ -31,6 +31,24 @@ export const envSchema = z.object({
   PUBLIC_URL: httpUrl.optional(),
   /** Signs dashboard session cookies; without it each start makes one (sessions end on restart). */
   SESSION_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  /**
+   * The proxies whose X-Forwarded-For/-Proto Dockyard believes (Express's "trust proxy"): a hop count,
+   * `true`, or addresses, subnets and loopback/linklocal/uniquelocal, comma-separated. Off by default.
+   */
+  TRUST_PROXY: z
+    .string()
+    .regex(
+      /^(true|false|\d{1,2}|((loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(\/\d{1,3})?)\s*(,\s*|$))+)$/,
+      'a hop count, true/false, or addresses, subnets and loopback/linklocal/uniquelocal, comma-separated',
+    )
+    .default('false')
+    .transform((v): boolean | number | string =>
+      v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v,
+    ),
+  /** Dashboard log-in attempts allowed per login and per address within LOGIN_ATTEMPTS_WINDOW; more is 429. */
+  LOGIN_ATTEMPTS_PER_LOGIN: z.coerce.number().int().min(1).default(10),
+  LOGIN_ATTEMPTS_PER_ADDRESS: z.coerce.number().int().min(1).default(30),
+  LOGIN_ATTEMPTS_WINDOW: duration.default(15 * 60_000),
 
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgresql:// URL' }),
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// URL' }),
@@ -141,6 +159,10 @@ export interface AppConfig {
     /** Every route but the webhook's. */
     maxBody: number;
     sessionSecret?: string;
+    /** Express's "trust proxy": which proxies' X-Forwarded-* headers count (client address, https). */
+    trustProxy: boolean | number | string;
+    /** Dashboard log-in attempts allowed per login and per address in one window (ms). */
+    loginAttempts: { perLogin: number; perAddress: number; windowMs: number };
   };
   databaseUrl: string;
   redisUrl: string;
@@ -239,6 +261,12 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       webhookMaxBody: e.WEBHOOK_MAX_BODY,
       maxBody: e.HTTP_MAX_BODY,
       sessionSecret: e.SESSION_SECRET,
+      trustProxy: e.TRUST_PROXY,
+      loginAttempts: {
+        perLogin: e.LOGIN_ATTEMPTS_PER_LOGIN,
+        perAddress: e.LOGIN_ATTEMPTS_PER_ADDRESS,
+        windowMs: e.LOGIN_ATTEMPTS_WINDOW,
+      },
     },
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,

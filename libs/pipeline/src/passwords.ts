@@ -20,9 +20,13 @@ export async function hashPassword(password: string): Promise<string> {
   return ['scrypt', N, R, P, salt.toString('base64url'), hash.toString('base64url')].join('$');
 }
 
+/** Checked when there is no real hash (unknown login, no password): that takes as long as a wrong password. */
+let dummy: Promise<string> | undefined;
+
 export async function verifyPassword(password: string, stored: string | null): Promise<boolean> {
-  const parts = stored?.split('$') ?? [];
-  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+  const real = stored?.split('$') ?? [];
+  const usable = real.length === 6 && real[0] === 'scrypt';
+  const parts = usable ? real : (await (dummy ??= hashPassword(randomBytes(16).toString('hex')))).split('$');
   const [, n, r, p, salt, hash] = parts;
   const expected = Buffer.from(hash, 'base64url');
   const actual = await scrypt(password, Buffer.from(salt, 'base64url'), expected.length, {
@@ -31,5 +35,5 @@ export async function verifyPassword(password: string, stored: string | null): P
     p: Number(p),
     maxmem: 64 * 1024 * 1024,
   });
-  return timingSafeEqual(actual, expected);
+  return timingSafeEqual(actual, expected) && usable;
 }

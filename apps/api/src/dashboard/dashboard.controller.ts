@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Param, ParseUUIDPipe, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { AuditRepository, BuildRepository, ProjectRepository, PromotionRepository, User } from '@dockyard/db';
@@ -20,10 +20,11 @@ import {
   scopesOfRole,
 } from '@dockyard/pipeline';
 import { redactUrl } from '@dockyard/git';
+import { LoginThrottle } from '../auth/login-throttle';
 import { Sessions } from '../auth/sessions';
 import { doraChart } from './dora-chart';
 import { environmentPanel, signOffPanel } from './environment-panel';
-import { Html, ago, html, layout, short } from './html';
+import { Html, LOG_SCRIPT, ago, html, layout, script, short } from './html';
 
 type Flash = { msg?: string; error?: string };
 
@@ -86,20 +87,24 @@ export class DashboardController {
     );
   }
 
+  /** Attempts are limited per login and per address (LoginThrottle): more is 429 with Retry-After. */
   @Post('login')
-  async login(@Body() body: Record<string, string>, @Res() res: Response) {
+  @UseGuards(LoginThrottle)
+  async login(@Body() body: Record<string, string>, @Req() req: Request, @Res() res: Response) {
     try {
       const user = await this.tokens.login(String(body.login ?? ''), String(body.password ?? ''));
-      res.setHeader('Set-Cookie', this.sessions.cookie(user));
+      res.setHeader('Set-Cookie', this.sessions.cookie(user, req));
       res.redirect(303, '/');
     } catch {
       res.redirect(303, `/login?error=${encodeURIComponent('Unknown login or wrong password')}`);
     }
   }
 
+  /** Ends every session of this person on the server, not only this browser's cookie. */
   @Post('logout')
-  logout(@Res() res: Response) {
-    res.setHeader('Set-Cookie', this.sessions.clear());
+  async logout(@Req() req: Request, @Res() res: Response) {
+    await this.sessions.end(req);
+    res.setHeader('Set-Cookie', this.sessions.clear(req));
     res.redirect(303, '/login');
   }
 
@@ -316,19 +321,8 @@ export class DashboardController {
             )}
           </table>
           <h2>Log</h2>
-          <pre id="log" aria-live="polite"></pre>
-          <script>
-            const log = document.getElementById('log');
-            const es = new EventSource('/api/v1/builds/${id}/logs?follow=1');
-            es.addEventListener('log', (e) => {
-              log.textContent += JSON.parse(e.data).text;
-              log.scrollTop = log.scrollHeight;
-            });
-            es.addEventListener('end', (e) => {
-              document.getElementById('status').textContent = JSON.parse(e.data).status;
-              es.close();
-            });
-          </script>`,
+          <pre id="log" aria-live="polite" data-build="${id}"></pre>
+          ${script(LOG_SCRIPT)}`,
         user,
       ),
     );

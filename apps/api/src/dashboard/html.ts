@@ -30,7 +30,7 @@ export function ago(date: Date | null | undefined, now = new Date()): string {
 
 export const short = (digest: string | null | undefined) => (digest ? digest.slice(7, 19) : '—');
 
-const STYLE = `
+export const DASHBOARD_STYLE = `
 body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1b1f24;background:#f6f7f9}
 header{background:#14213d;color:#fff;padding:.6rem 1.2rem;display:flex;gap:1.2rem;align-items:center}
 header a{color:#fff;text-decoration:none}header .who{margin-left:auto}
@@ -50,6 +50,24 @@ form.inline{display:inline}label{display:block;margin:.5rem 0}input{font:inherit
 .dora-keys{display:grid;grid-template-columns:repeat(auto-fit,minmax(180px,1fr));gap:.5rem;margin:0}.dora-keys dd{margin:0;font-size:1.3rem;font-weight:600}.dora-keys dt{color:#57606a;font-size:.85rem}
 .status-passed,.status-promoted{color:#1a7f37}.status-failed,.status-blocked,.status-rejected,.status-error{color:#cf222e}`;
 
+/** The build page's live log: follows the build's log stream (its id is on #log) until the build ends. */
+export const LOG_SCRIPT = `
+const log = document.getElementById('log');
+const es = new EventSource('/api/v1/builds/' + log.dataset.build + '/logs?follow=1');
+es.addEventListener('log', (e) => {
+  log.textContent += JSON.parse(e.data).text;
+  log.scrollTop = log.scrollHeight;
+});
+es.addEventListener('end', (e) => {
+  document.getElementById('status').textContent = JSON.parse(e.data).status;
+  es.close();
+});`;
+
+/** Every inline script the dashboard sends: its Content-Security-Policy allows these (by hash) and nothing else. */
+export const DASHBOARD_SCRIPTS = [LOG_SCRIPT] as const;
+
+export const script = (code: (typeof DASHBOARD_SCRIPTS)[number]) => new Html(`<script>${code}</script>`);
+
 export function layout(
   title: string,
   body: Html,
@@ -62,9 +80,7 @@ export function layout(
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width,initial-scale=1" />
         <title>${title} · Dockyard</title>
-        <style>
-          ${new Html(STYLE)}
-        </style>
+        ${new Html(`<style>${DASHBOARD_STYLE}</style>`)}
       </head>
       <body>
         <header>

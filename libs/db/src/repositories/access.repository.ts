@@ -65,6 +65,11 @@ export class AccessRepository {
     return count ? this.prisma.apiToken.findUnique({ where: { id }, include: { user: true } }) : null;
   }
 
+  /** End every dashboard session of a user: the session version in their cookies no longer matches. */
+  async endSessions(userId: string): Promise<void> {
+    await this.prisma.user.update({ where: { id: userId }, data: { sessionVersion: { increment: 1 } } });
+  }
+
   async touchToken(id: string): Promise<void> {
     await this.prisma.apiToken.update({ where: { id }, data: { lastUsedAt: new Date() } });
   }
