@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import path from 'node:path';
 import request from 'supertest';
 import { DockerEngine } from '@dockyard/docker';
 import { RegistryClient } from '@dockyard/registry';
@@ -119,6 +120,36 @@ describe('BuildKit builds (real Docker Engine and registry)', () => {
       await fetch(`${registry.url}/v2/${image}/blobs/${manifest.json.config!.digest}`)
     ).json()) as Record<string, unknown>;
     expect(config['moby.buildkit.cache.v0']).toEqual(expect.any(String));
+  });
+
+  it("refuses a build.dockerfile outside the build context: the CLI would read it from the worker's disk", async () => {
+    // In the repository, a/b/c/d/../../../../etc/passwd is its own etc/passwd; from the worker's
+    // unpacked context (/tmp/dockyard-context-…) the same path climbs to the host's /etc/passwd.
+    const b = await build({
+      Dockerfile: BASE.join('\n'),
+      'a/b/c/d/app.txt': 'app\n',
+      'etc/passwd': 'FROM scratch\n',
+      '.dockyard.yml': pipeline('build:\n  context: a/b/c/d\n  dockerfile: ../../../../etc/passwd\n'),
+    });
+    expect(b.status).toBe('failed');
+    expect(b.reason).toBe('build.dockerfile ../../../../etc/passwd is outside the build context a/b/c/d');
+    expect(await logs(b.id)).not.toMatch(/root:x:0:0/i);
+
+    // A folder of the repository that is a symlink to the host's /etc leads out just the same.
+    symlinkSync('/etc', path.join(repo.dir, 'hostetc'));
+    const linked = await build({
+      'etc/passwd': null,
+      '.dockyard.yml': pipeline('build:\n  dockerfile: hostetc/passwd\n'),
+    });
+    expect(linked.reason).toBe('build.dockerfile hostetc/passwd is outside the build context .');
+    expect(await logs(linked.id)).not.toMatch(/root:x:0:0/i);
+
+    const missing = await build({
+      hostetc: null,
+      '.dockyard.yml': pipeline('build:\n  dockerfile: nope/Dockerfile\n'),
+    });
+    expect(missing.status).toBe('failed');
+    expect(missing.reason).toBe(`nope/Dockerfile does not exist at ${missing.sha.slice(0, 12)}`);
   });
 
   it('fails a Dockerfile syntax error with the line and the reason (failed, not error)', async () => {

@@ -64,7 +64,7 @@ export class GitSource {
         throw err;
       });
     }
-    if (!(await this.hasCommit(dir, sha)) || !(await this.onSomeRef(dir, sha, pull))) {
+    if (!(await this.onSomeRef(dir, sha, pull))) {
       throw new SourceUnavailableError(`commit ${sha} is not on any branch or tag of ${redactUrl(project.cloneUrl)}`);
     }
     return dir;
@@ -231,17 +231,19 @@ export class GitSource {
     );
   }
 
-  /** Whether a branch or tag just fetched from the remote contains the commit. */
+  /** Whether a branch or tag just fetched from the remote contains the commit (git refuses a commit it lacks). */
   private async onSomeRef(dir: string, sha: string, pull: string | null): Promise<boolean> {
-    const { stdout } = await this.git(dir, [
+    return this.git(dir, [
       'for-each-ref',
       '--count=1',
       `--contains=${sha}`,
       'refs/heads',
       'refs/tags',
       ...(pull ? [pull] : []),
-    ]);
-    return stdout.trim().length > 0;
+    ]).then(
+      ({ stdout }) => stdout.trim().length > 0,
+      () => false,
+    );
   }
 
   /**

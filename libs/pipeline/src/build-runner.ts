@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, realpath, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
@@ -188,7 +188,6 @@ export class BuildRunner {
 
     const pipeline = await this.readPipeline(mirror, build, log);
     const rules = await this.rulesFor(build, pipeline, log);
-    const dockerfile = path.posix.join(pipeline.build.context, pipeline.build.dockerfile);
     const ref = this.registry.engineRef(pipeline.image);
     const tag = `${ref}:sha-${sha.slice(0, 12)}`;
     const contextDir = await mkdtemp(path.join(tmpdir(), 'dockyard-context-'));
@@ -198,14 +197,13 @@ export class BuildRunner {
       (err: Error) => err,
     );
     try {
-      const [found, cacheFrom, secrets] = await Promise.all([
-        this.git.readFile(mirror, sha, dockerfile),
+      const [cacheFrom, secrets] = await Promise.all([
         this.cacheSources(build, ref, rules.stages[0]),
         this.buildSecrets(build, log),
       ]);
-      if (found === null) throw new BuildFailure(`${dockerfile} does not exist at ${sha.slice(0, 12)}`);
       const unexported = await exported;
       if (unexported) throw unexported;
+      await this.checkDockerfile(contextDir, pipeline, sha);
       log.line(
         'system',
         `building ${tag} with BuildKit${cacheFrom.length ? ` (cache from ${cacheFrom.join(', ')})` : ''}`,
@@ -279,6 +277,24 @@ export class BuildRunner {
     else if (entry.status === 'promoted') log.line('system', `${pipeline.image}:${first} is now ${digest}`);
     else log.line('system', `entering ${first}: ${entry.status}${entry.reason ? ` (${entry.reason})` : ''}`);
     return { status: 'passed', reason: null };
+  }
+
+  /**
+   * The Dockerfile must be a file of the unpacked context: the docker CLI reads it from this host's
+   * disk, so a path (or a symlinked folder) that climbs out of the context would hand it a host file.
+   */
+  private async checkDockerfile(contextDir: string, pipeline: PipelineConfig, sha: string): Promise<void> {
+    const { context, dockerfile } = pipeline.build;
+    const root = await realpath(contextDir);
+    const file = path.resolve(root, dockerfile);
+    const real = await realpath(file).catch(() => null);
+    const inside = (p: string) => p.startsWith(`${root}${path.sep}`);
+    if (!inside(file) || (real !== null && !inside(real))) {
+      throw new BuildFailure(`build.dockerfile ${dockerfile} is outside the build context ${context}`);
+    }
+    if (real === null) {
+      throw new BuildFailure(`${path.posix.join(context, dockerfile)} does not exist at ${sha.slice(0, 12)}`);
+    }
   }
 
   /** The pushed image as Dockyard keeps it (its size from the registry), linked to the build. */
