@@ -20,7 +20,8 @@ describe('loadConfig', () => {
       trustProxy: false,
       loginAttempts: { perLogin: 10, perAddress: 30, windowMs: 15 * 60_000 },
     });
-    expect(config.registry).toEqual({ url: 'http://127.0.0.1:5000', engineHost: '127.0.0.1:5000' });
+    expect(config.registry).toEqual({ url: 'http://127.0.0.1:5000', engineHost: '127.0.0.1:5000', timeout: 60_000 });
+    expect([config.git.timeout, config.github.timeout]).toEqual([600_000, 30_000]);
     expect(config.test).toEqual({ timeout: 600_000, memory: 512 * 1024 ** 2, cpus: 1, pids: 256 });
     expect(config.github.autoRegister).toBe(false);
   });

@@ -70,6 +70,8 @@ export const envSchema = z.object({
     .optional(),
   REGISTRY_USERNAME: z.string().optional(),
   REGISTRY_PASSWORD: z.string().optional(),
+  /** Each registry call's deadline (a promotion's copy, a manifest read): then it is cancelled. */
+  REGISTRY_TIMEOUT: duration.default(60_000),
   /** Prefix of every project's registry namespace (`<prefix>/<owner>/<name>`); none: `<owner>/<name>`. */
   REGISTRY_NAMESPACE: z
     .string()
@@ -83,6 +85,8 @@ export const envSchema = z.object({
   GITHUB_APP_PRIVATE_KEY: z.string().optional(),
   GITHUB_APP_INSTALLATION_ID: z.coerce.number().int().positive().optional(),
   GITHUB_WEBHOOK_SECRET: z.string().min(1).optional(),
+  /** Each GitHub API request's deadline (a GitHub that stops answering never holds a worker slot). */
+  GITHUB_TIMEOUT: duration.default(30_000),
   WEBHOOK_MAX_BODY: size.default(25 * 1024 * 1024),
   /** The largest body any other route reads (JSON, before authentication). */
   HTTP_MAX_BODY: size.default(1024 * 1024),
@@ -95,6 +99,8 @@ export const envSchema = z.object({
   GIT_TOKEN_HOST: z.string().optional(),
   /** file:// clone URLs read this host's disk: for local development and tests only. */
   GIT_ALLOW_FILE_URLS: flag.default(false),
+  /** Each git command's deadline (fetch, ls-remote, …): then it is killed. */
+  GIT_TIMEOUT: duration.default(10 * 60_000),
 
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   BUILD_TIMEOUT: duration.default(30 * 60_000),
@@ -169,7 +175,14 @@ export interface AppConfig {
   queuePrefix: string;
   docker: { host: string; cli: string };
   /** One registry, two views: `url` for Dockyard's own HTTP client, `engineHost` for the Docker Engine. */
-  registry: { url: string; engineHost: string; username?: string; password?: string; namespace?: string };
+  registry: {
+    url: string;
+    engineHost: string;
+    username?: string;
+    password?: string;
+    namespace?: string;
+    timeout: number;
+  };
   github: {
     apiUrl: string;
     token?: string;
@@ -177,8 +190,9 @@ export interface AppConfig {
     webhookSecret?: string;
     autoRegister: boolean;
     buildTags: boolean;
+    timeout: number;
   };
-  git: { cacheDir: string; token?: string; tokenHost: string; allowFileUrls: boolean };
+  git: { cacheDir: string; token?: string; tokenHost: string; allowFileUrls: boolean; timeout: number };
   worker: {
     concurrency: number;
     reconcileInterval: number;
@@ -278,6 +292,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       username: e.REGISTRY_USERNAME,
       password: e.REGISTRY_PASSWORD,
       namespace: e.REGISTRY_NAMESPACE,
+      timeout: e.REGISTRY_TIMEOUT,
     },
     github: {
       apiUrl: e.GITHUB_API_URL.replace(/\/$/, ''),
@@ -294,12 +309,14 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       webhookSecret: e.GITHUB_WEBHOOK_SECRET,
       autoRegister: e.WEBHOOK_AUTO_REGISTER,
       buildTags: e.WEBHOOK_BUILD_TAGS,
+      timeout: e.GITHUB_TIMEOUT,
     },
     git: {
       cacheDir: e.GIT_CACHE_DIR,
       token: e.GIT_TOKEN,
       tokenHost: e.GIT_TOKEN_HOST ?? gitHost(e.GITHUB_API_URL),
       allowFileUrls: e.GIT_ALLOW_FILE_URLS,
+      timeout: e.GIT_TIMEOUT,
     },
     worker: {
       concurrency: e.WORKER_CONCURRENCY,

@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@dockyard/config';
+import { CancelledError, DeadlineExceededError } from '@dockyard/deadline';
 import { isSafeRef, redactUrl } from './clone-url';
 
 const run = promisify(execFile);
@@ -15,7 +16,8 @@ export class SourceUnavailableError extends Error {}
 /**
  * Source code at an exact commit, from a bare mirror per repository. Nothing from the repository
  * is ever run on this host: files are read from git's object store, and the build context is
- * `git archive` output unpacked into a directory of its own for the docker CLI.
+ * `git archive` output unpacked into a directory of its own for the docker CLI. Every git command
+ * has a deadline (GIT_TIMEOUT; then it is killed) and takes a signal that kills it sooner.
  */
 @Injectable()
 export class GitSource {
@@ -23,6 +25,7 @@ export class GitSource {
   private readonly token?: string;
   private readonly tokenHost: string;
   private readonly allowFile: boolean;
+  private readonly timeout: number;
   /** Each mirror's latest fetch (per pull request ref): when it started, and its end. */
   private readonly fetches = new Map<string, { startedAt: number; done: Promise<void> }>();
   private readonly creating = new Map<string, Promise<void>>();
@@ -32,6 +35,7 @@ export class GitSource {
     this.token = config.git.token;
     this.tokenHost = config.git.tokenHost;
     this.allowFile = config.git.allowFileUrls;
+    this.timeout = config.git.timeout;
   }
 
   /**
@@ -41,8 +45,9 @@ export class GitSource {
    * `notBefore` (when the push was announced): a fetch of the mirror that started at or after it
    * shows the remote as it was after the push, so builds of pushes that arrive together share one
    * fetch instead of each packing the repository again; without it, this call fetches afresh.
+   * `signal` stops this caller's wait (a fetch others share goes on, under GIT_TIMEOUT).
    */
-  async fetch(project: GitProject, sha: string, ref?: string, notBefore?: Date): Promise<string> {
+  async fetch(project: GitProject, sha: string, ref?: string, notBefore?: Date, signal?: AbortSignal): Promise<string> {
     if (!/^[0-9a-f]{40}$/.test(sha)) throw new SourceUnavailableError(`"${sha}" is not a full commit sha`);
     const dir = await this.mirror(project);
     const pull = ref && /^refs\/pull\/\d+\/head$/.test(ref) ? ref : null;
@@ -59,10 +64,10 @@ export class GitSource {
     ) {
       const current = { startedAt: Date.now(), done: this.fetchRemote(dir, project.cloneUrl, pull) };
       this.fetches.set(key, current);
-      await current.done.catch((err: unknown) => {
+      current.done.catch(() => {
         if (this.fetches.get(key) === current) this.fetches.delete(key);
-        throw err;
       });
+      await untilCancelled(current.done, signal, `git fetch ${redactUrl(project.cloneUrl)}`);
     }
     if (!(await this.onSomeRef(dir, sha, pull))) {
       throw new SourceUnavailableError(`commit ${sha} is not on any branch or tag of ${redactUrl(project.cloneUrl)}`);
@@ -88,6 +93,7 @@ export class GitSource {
         cloneUrl,
       );
     } catch (err) {
+      if (err instanceof DeadlineExceededError) throw err;
       throw new SourceUnavailableError(`git fetch from ${redactUrl(cloneUrl)} failed: ${gitMessage(err)}`);
     }
   }
@@ -99,12 +105,13 @@ export class GitSource {
   }
 
   /** The commit a ref (refs/heads/x, refs/tags/v1) points at in the remote repository. */
-  async resolveRef(cloneUrl: string, ref: string): Promise<string> {
+  async resolveRef(cloneUrl: string, ref: string, signal?: AbortSignal): Promise<string> {
     if (!isSafeRef(ref)) throw new SourceUnavailableError(`"${ref}" is not a branch or tag name`);
     let stdout: string;
     try {
-      ({ stdout } = await this.git(this.cacheDir, ['ls-remote', '--', cloneUrl, ref, `${ref}^{}`], cloneUrl));
+      ({ stdout } = await this.git(this.cacheDir, ['ls-remote', '--', cloneUrl, ref, `${ref}^{}`], cloneUrl, signal));
     } catch (err) {
+      if (stopped(err)) throw err;
       throw new SourceUnavailableError(`git ls-remote ${redactUrl(cloneUrl)} failed: ${gitMessage(err)}`);
     }
     const lines = stdout
@@ -119,11 +126,12 @@ export class GitSource {
   }
 
   /** Every branch of the remote repository and the commit it points at (`git ls-remote --heads`). */
-  async branchHeads(cloneUrl: string): Promise<Map<string, string>> {
+  async branchHeads(cloneUrl: string, signal?: AbortSignal): Promise<Map<string, string>> {
     let stdout: string;
     try {
-      ({ stdout } = await this.git(this.cacheDir, ['ls-remote', '--heads', '--', cloneUrl], cloneUrl));
+      ({ stdout } = await this.git(this.cacheDir, ['ls-remote', '--heads', '--', cloneUrl], cloneUrl, signal));
     } catch (err) {
+      if (stopped(err)) throw err;
       throw new SourceUnavailableError(`git ls-remote ${redactUrl(cloneUrl)} failed: ${gitMessage(err)}`);
     }
     const heads = new Map<string, string>();
@@ -176,7 +184,7 @@ export class GitSource {
   }
 
   /** A tar stream of the tree at `sha` (or one of its folders), for a Docker build context. */
-  archive(mirror: string, sha: string, context: string): Readable {
+  archive(mirror: string, sha: string, context: string, signal?: AbortSignal): Readable {
     const sub = path.posix.normalize(context).replace(/\/$/, '');
     if (sub === '..' || sub.startsWith('../') || path.posix.isAbsolute(sub))
       throw new SourceUnavailableError(`build context "${context}" leaves the repository`);
@@ -184,7 +192,11 @@ export class GitSource {
     const child = spawn('git', ['archive', '--format=tar', treeish], {
       cwd: mirror,
       stdio: ['ignore', 'pipe', 'pipe'],
+      signal,
+      timeout: this.timeout,
+      killSignal: 'SIGKILL',
     });
+    child.on('error', (err) => child.stdout.destroy(err));
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('close', (code) => {
@@ -212,13 +224,18 @@ export class GitSource {
   }
 
   /** Unpack the tree at `sha` (or one of its folders) into `dir`, for a build context. */
-  async export(mirror: string, sha: string, context: string, dir: string): Promise<void> {
+  async export(mirror: string, sha: string, context: string, dir: string, signal?: AbortSignal): Promise<void> {
     await mkdir(dir, { recursive: true });
     const tar = spawn('tar', ['-x', '--no-same-owner', '-C', dir], { stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';
     tar.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const archive = this.archive(mirror, sha, context);
-    const failed = new Promise<never>((_, reject) => archive.on('error', reject));
+    const archive = this.archive(mirror, sha, context, signal);
+    const failed = new Promise<never>((_, reject) =>
+      archive.on('error', (err) => {
+        tar.kill('SIGKILL');
+        reject(err);
+      }),
+    );
     archive.pipe(tar.stdin);
     const code = await Promise.race([new Promise<number | null>((resolve) => tar.on('close', resolve)), failed]);
     if (code !== 0) throw new SourceUnavailableError(`unpacking ${sha.slice(0, 12)}: ${stderr.trim()}`);
@@ -250,13 +267,17 @@ export class GitSource {
    * git, with no prompts, only the transports Dockyard allows, and GIT_TOKEN (as configuration in
    * the environment, not on the command line) only for the configured host over https.
    */
-  private async git(cwd: string, args: string[], remote?: string) {
+  private async git(cwd: string, args: string[], remote?: string, signal?: AbortSignal) {
     await mkdir(cwd, { recursive: true });
     const config = remote ? tokenConfig(remote, this.token, this.tokenHost) : [];
+    const what = `git ${args[0]}${remote ? ` ${redactUrl(remote)}` : ''}`;
+    if (signal?.aborted) throw new CancelledError(what);
     return await run('git', args, {
       cwd,
       maxBuffer: 64 * 1024 * 1024,
-      timeout: 10 * 60_000,
+      timeout: this.timeout,
+      killSignal: 'SIGKILL',
+      signal,
       env: {
         ...process.env,
         GIT_TERMINAL_PROMPT: '0',
@@ -270,8 +291,31 @@ export class GitSource {
           ]),
         ),
       },
+    }).catch((err: { killed?: boolean }) => {
+      if (signal?.aborted) throw new CancelledError(what);
+      if (err.killed) throw new DeadlineExceededError(what, this.timeout);
+      throw err;
     });
   }
+}
+
+/** A command that was cancelled or ran out of time: the caller decides, it is not a bad source. */
+function stopped(err: unknown): boolean {
+  return err instanceof CancelledError || err instanceof DeadlineExceededError;
+}
+
+/** Wait for `work`, but not past `signal` (the work itself goes on for whoever else waits on it). */
+function untilCancelled<T>(work: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(new CancelledError(what));
+  let onAbort: (() => void) | undefined;
+  return Promise.race([
+    work,
+    new Promise<never>((_, reject) => {
+      onAbort = () => reject(new CancelledError(what));
+      signal.addEventListener('abort', onAbort, { once: true });
+    }),
+  ]).finally(() => signal.removeEventListener('abort', onAbort!));
 }
 
 /** The project fields git needs: its id (its mirror) and where its code lives. */

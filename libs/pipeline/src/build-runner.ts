@@ -182,7 +182,7 @@ export class BuildRunner {
   ): Promise<{ status: 'passed' | 'failed'; reason: string | null }> {
     const { project, sha } = build;
     log.line('system', `fetching ${sha} from ${redactUrl(project.cloneUrl)}`);
-    const mirror = await this.git.fetch(project, sha, build.ref, build.createdAt).catch((err) => {
+    const mirror = await this.git.fetch(project, sha, build.ref, build.createdAt, signal).catch((err) => {
       throw err instanceof SourceUnavailableError ? new BuildFailure(err.message) : err;
     });
 
@@ -192,7 +192,7 @@ export class BuildRunner {
     const tag = `${ref}:sha-${sha.slice(0, 12)}`;
     const contextDir = await mkdtemp(path.join(tmpdir(), 'dockyard-context-'));
     // The context is unpacked while the database answers; settled (never rejected) before the folder goes.
-    const exported = this.git.export(mirror, sha, pipeline.build.context, contextDir).then(
+    const exported = this.git.export(mirror, sha, pipeline.build.context, contextDir, signal).then(
       () => null,
       (err: Error) => err,
     );

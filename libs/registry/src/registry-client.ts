@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@dockyard/config';
+import { withDeadline } from '@dockyard/deadline';
 
 export const MANIFEST_TYPES = [
   'application/vnd.oci.image.index.v1+json',
@@ -52,7 +53,9 @@ interface Credentials {
 /**
  * An OCI distribution (registry v2) client: manifests by digest, tags, cross-repository blob
  * mounts. Auth: anonymous, basic, and the bearer-token challenge flow of real registries.
- * Written by hand because no maintained Node library covers copy-by-digest with mounts.
+ * Written by hand because no maintained Node library covers copy-by-digest with mounts. Every call
+ * has a deadline (REGISTRY_TIMEOUT, for the whole call) and takes a signal that cancels it; either
+ * drops its connections and answers with a named error (DeadlineExceededError, CancelledError).
  */
 @Injectable()
 export class RegistryClient {
@@ -62,11 +65,13 @@ export class RegistryClient {
   readonly engineHost: string;
   private readonly credentials: Credentials;
   private readonly tokens = new Map<string, { token: string; expires: number }>();
+  private readonly timeout: number;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.url = config.registry.url;
     this.engineHost = config.registry.engineHost;
     this.credentials = { username: config.registry.username, password: config.registry.password };
+    this.timeout = config.registry.timeout;
   }
 
   /** A repository as the Docker Engine names it: give this to build tags, push and pull, never `url`. */
@@ -86,9 +91,16 @@ export class RegistryClient {
       throw new RegistryError(`registry answered ${res.status}`, res.status);
   }
 
-  async getManifest(repo: string, reference: string): Promise<Manifest | null> {
+  getManifest(repo: string, reference: string, signal?: AbortSignal): Promise<Manifest | null> {
+    return this.bounded(`registry GET manifest ${repo}@${reference}`, signal, (s) =>
+      this.readManifest(repo, reference, s),
+    );
+  }
+
+  private async readManifest(repo: string, reference: string, signal: AbortSignal): Promise<Manifest | null> {
     const res = await this.request('GET', repo, `/v2/${repo}/manifests/${reference}`, 'pull', {
       headers: { Accept: MANIFEST_TYPES.join(', ') },
+      signal,
     });
     if (res.status === 404) return null;
     await this.expectOk(res, `GET manifest ${repo}@${reference}`);
@@ -103,21 +115,41 @@ export class RegistryClient {
   }
 
   /** The digest a tag points at, or null if the tag does not exist. */
-  async resolve(repo: string, tag: string): Promise<string | null> {
-    const res = await this.request('HEAD', repo, `/v2/${repo}/manifests/${tag}`, 'pull', {
-      headers: { Accept: MANIFEST_TYPES.join(', ') },
+  resolve(repo: string, tag: string, signal?: AbortSignal): Promise<string | null> {
+    return this.bounded(`registry HEAD manifest ${repo}:${tag}`, signal, async (s) => {
+      const res = await this.request('HEAD', repo, `/v2/${repo}/manifests/${tag}`, 'pull', {
+        headers: { Accept: MANIFEST_TYPES.join(', ') },
+        signal: s,
+      });
+      if (res.status === 404) return null;
+      await this.expectOk(res, `HEAD manifest ${repo}:${tag}`);
+      const digest = res.headers.get('docker-content-digest');
+      if (digest) return digest;
+      return (await this.readManifest(repo, tag, s))?.digest ?? null;
     });
-    if (res.status === 404) return null;
-    await this.expectOk(res, `HEAD manifest ${repo}:${tag}`);
-    const digest = res.headers.get('docker-content-digest');
-    if (digest) return digest;
-    return (await this.getManifest(repo, tag))?.digest ?? null;
   }
 
-  async putManifest(repo: string, reference: string, manifest: Pick<Manifest, 'body' | 'mediaType'>): Promise<string> {
+  putManifest(
+    repo: string,
+    reference: string,
+    manifest: Pick<Manifest, 'body' | 'mediaType'>,
+    signal?: AbortSignal,
+  ): Promise<string> {
+    return this.bounded(`registry PUT manifest ${repo}:${reference}`, signal, (s) =>
+      this.writeManifest(repo, reference, manifest, s),
+    );
+  }
+
+  private async writeManifest(
+    repo: string,
+    reference: string,
+    manifest: Pick<Manifest, 'body' | 'mediaType'>,
+    signal: AbortSignal,
+  ): Promise<string> {
     const res = await this.request('PUT', repo, `/v2/${repo}/manifests/${reference}`, 'push,pull', {
       headers: { 'Content-Type': manifest.mediaType },
       body: manifest.body,
+      signal,
     });
     await this.expectOk(res, `PUT manifest ${repo}:${reference}`);
     return (
@@ -126,36 +158,47 @@ export class RegistryClient {
   }
 
   /** Upload a blob in one piece (POST, then PUT with its digest); returns the digest. */
-  async uploadBlob(repo: string, data: Buffer): Promise<string> {
+  uploadBlob(repo: string, data: Buffer, signal?: AbortSignal): Promise<string> {
     const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
-    const start = await this.request('POST', repo, `/v2/${repo}/blobs/uploads/`, 'push,pull');
-    await this.expectOk(start, `start upload to ${repo}`);
-    const location = new URL(start.headers.get('location') ?? '', this.url);
-    location.searchParams.set('digest', digest);
-    const put = await this.request('PUT', repo, location.pathname + location.search, 'push,pull', {
-      headers: { 'Content-Type': 'application/octet-stream' },
-      body: data,
+    return this.bounded(`registry upload ${digest} to ${repo}`, signal, async (s) => {
+      const start = await this.request('POST', repo, `/v2/${repo}/blobs/uploads/`, 'push,pull', { signal: s });
+      await this.expectOk(start, `start upload to ${repo}`);
+      const location = new URL(start.headers.get('location') ?? '', this.url);
+      location.searchParams.set('digest', digest);
+      const put = await this.request('PUT', repo, location.pathname + location.search, 'push,pull', {
+        headers: { 'Content-Type': 'application/octet-stream' },
+        body: data,
+        signal: s,
+      });
+      await this.expectOk(put, `upload ${digest} to ${repo}`);
+      return digest;
     });
-    await this.expectOk(put, `upload ${digest} to ${repo}`);
-    return digest;
   }
 
-  async blobExists(repo: string, digest: string): Promise<boolean> {
-    const res = await this.request('HEAD', repo, `/v2/${repo}/blobs/${digest}`, 'pull');
+  blobExists(repo: string, digest: string, signal?: AbortSignal): Promise<boolean> {
+    return this.bounded(`registry HEAD blob ${repo}@${digest}`, signal, (s) => this.hasBlob(repo, digest, s));
+  }
+
+  private async hasBlob(repo: string, digest: string, signal: AbortSignal): Promise<boolean> {
+    const res = await this.request('HEAD', repo, `/v2/${repo}/blobs/${digest}`, 'pull', { signal });
     if (res.status === 404) return false;
     await this.expectOk(res, `HEAD blob ${repo}@${digest}`);
     return true;
   }
 
   /** Make a blob of another repository available here without moving its bytes. */
-  async mountBlob(repo: string, digest: string, fromRepo: string): Promise<void> {
+  mountBlob(repo: string, digest: string, fromRepo: string, signal?: AbortSignal): Promise<void> {
+    return this.bounded(`registry mount ${digest} into ${repo}`, signal, (s) => this.mount(repo, digest, fromRepo, s));
+  }
+
+  private async mount(repo: string, digest: string, fromRepo: string, signal: AbortSignal): Promise<void> {
     // Mount straight away (one request); a registry that already has the blob answers 201 too.
     const res = await this.request(
       'POST',
       repo,
       `/v2/${repo}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(fromRepo)}`,
       'push,pull',
-      {},
+      { signal },
       [fromRepo],
     );
     await res.body?.cancel();
@@ -164,12 +207,12 @@ export class RegistryClient {
     const location = res.headers.get('location');
     if (res.status === 202 && location) {
       const path = new URL(location, this.url).pathname + new URL(location, this.url).search;
-      await this.request('DELETE', repo, path, 'push,pull').then(
+      await this.request('DELETE', repo, path, 'push,pull', { signal }).then(
         (r) => r.body?.cancel(),
         () => undefined,
       );
     }
-    if (await this.blobExists(repo, digest)) return;
+    if (await this.hasBlob(repo, digest, signal)) return;
     throw new RegistryError(
       `could not mount ${digest} from ${fromRepo} into ${repo} (status ${res.status})`,
       res.status,
@@ -180,41 +223,54 @@ export class RegistryClient {
    * Point dstRepo:tag at the image srcRepo@digest. Only manifests move (blobs are mounted when the
    * repositories differ), so the cost does not grow with the image's size.
    */
-  async copy(srcRepo: string, digest: string, dstRepo: string, tag: string): Promise<string> {
-    const manifest = await this.getManifest(srcRepo, digest);
-    if (!manifest) throw new RegistryError(`${srcRepo}@${digest} is not in the registry`, 404);
-    if (srcRepo !== dstRepo) await this.copyContents(srcRepo, manifest, dstRepo);
-    const written = await this.putManifest(dstRepo, tag, manifest);
-    if (written !== digest) throw new RegistryError(`${dstRepo}:${tag} was written as ${written}, not ${digest}`);
-    return written;
+  copy(srcRepo: string, digest: string, dstRepo: string, tag: string, signal?: AbortSignal): Promise<string> {
+    return this.bounded(`registry copy ${srcRepo}@${digest} to ${dstRepo}:${tag}`, signal, async (s) => {
+      const manifest = await this.readManifest(srcRepo, digest, s);
+      if (!manifest) throw new RegistryError(`${srcRepo}@${digest} is not in the registry`, 404);
+      if (srcRepo !== dstRepo) await this.copyContents(srcRepo, manifest, dstRepo, s);
+      const written = await this.writeManifest(dstRepo, tag, manifest, s);
+      if (written !== digest) throw new RegistryError(`${dstRepo}:${tag} was written as ${written}, not ${digest}`);
+      return written;
+    });
   }
 
   /** Total bytes of an image: config and layers (for an index, of every platform's manifest). */
-  async imageSize(repo: string, digest: string): Promise<number> {
-    const manifest = await this.getManifest(repo, digest);
+  imageSize(repo: string, digest: string, signal?: AbortSignal): Promise<number> {
+    return this.bounded(`registry size of ${repo}@${digest}`, signal, (s) => this.sizeOf(repo, digest, s));
+  }
+
+  private async sizeOf(repo: string, digest: string, signal: AbortSignal): Promise<number> {
+    const manifest = await this.readManifest(repo, digest, signal);
     if (!manifest) throw new RegistryError(`${repo}@${digest} is not in the registry`, 404);
     if (manifest.json.manifests) {
-      const sizes = await Promise.all(manifest.json.manifests.map((m) => this.imageSize(repo, m.digest)));
+      const sizes = await Promise.all(manifest.json.manifests.map((m) => this.sizeOf(repo, m.digest, signal)));
       return sizes.reduce((a, b) => a + b, 0);
     }
     return (manifest.json.config?.size ?? 0) + (manifest.json.layers ?? []).reduce((a, l) => a + l.size, 0);
   }
 
-  async deleteManifest(repo: string, digest: string): Promise<void> {
-    const res = await this.request('DELETE', repo, `/v2/${repo}/manifests/${digest}`, '*');
-    if (res.status !== 404) await this.expectOk(res, `DELETE manifest ${repo}@${digest}`);
+  deleteManifest(repo: string, digest: string, signal?: AbortSignal): Promise<void> {
+    return this.bounded(`registry DELETE manifest ${repo}@${digest}`, signal, async (s) => {
+      const res = await this.request('DELETE', repo, `/v2/${repo}/manifests/${digest}`, '*', { signal: s });
+      if (res.status !== 404) await this.expectOk(res, `DELETE manifest ${repo}@${digest}`);
+    });
   }
 
-  private async copyContents(srcRepo: string, manifest: Manifest, dstRepo: string): Promise<void> {
+  private async copyContents(srcRepo: string, manifest: Manifest, dstRepo: string, signal: AbortSignal): Promise<void> {
     const { json } = manifest;
     for (const child of json.manifests ?? []) {
-      const childManifest = await this.getManifest(srcRepo, child.digest);
+      const childManifest = await this.readManifest(srcRepo, child.digest, signal);
       if (!childManifest) throw new RegistryError(`${srcRepo}@${child.digest} is missing`, 404);
-      await this.copyContents(srcRepo, childManifest, dstRepo);
-      await this.putManifest(dstRepo, child.digest, childManifest);
+      await this.copyContents(srcRepo, childManifest, dstRepo, signal);
+      await this.writeManifest(dstRepo, child.digest, childManifest, signal);
     }
     const blobs = [json.config, ...(json.layers ?? [])].filter((d): d is Descriptor => !!d);
-    await Promise.all(blobs.map((blob) => this.mountBlob(dstRepo, blob.digest, srcRepo)));
+    await Promise.all(blobs.map((blob) => this.mount(dstRepo, blob.digest, srcRepo, signal)));
+  }
+
+  /** One call under the registry's deadline and the caller's signal. */
+  private bounded<T>(what: string, signal: AbortSignal | undefined, work: (s: AbortSignal) => Promise<T>): Promise<T> {
+    return withDeadline(what, this.timeout, work, signal);
   }
 
   private async expectOk(res: Response, what: string): Promise<void> {
@@ -232,7 +288,7 @@ export class RegistryClient {
     repo: string,
     path: string,
     actions: string,
-    init: { headers?: Record<string, string>; body?: Buffer } = {},
+    init: { headers?: Record<string, string>; body?: Buffer; signal?: AbortSignal } = {},
     alsoPull: string[] = [],
   ): Promise<Response> {
     const scopes = [`repository:${repo}:${actions}`, ...alsoPull.map((r) => `repository:${r}:pull`)];
@@ -242,7 +298,7 @@ export class RegistryClient {
         headers: { ...init.headers, ...(authorization ? { Authorization: authorization } : {}) },
         body: init.body,
         redirect: 'follow',
-        signal: AbortSignal.timeout(60_000),
+        signal: init.signal ?? AbortSignal.timeout(this.timeout),
       });
     const cached = this.tokens.get(scopes.join(' '));
     const first = await send(cached && cached.expires > Date.now() ? `Bearer ${cached.token}` : this.basic());
@@ -254,7 +310,7 @@ export class RegistryClient {
       if (!basic) throw new RegistryError(`${method} ${path}: the registry wants credentials (REGISTRY_USERNAME)`, 401);
       return send(basic);
     }
-    if (/^bearer/i.test(challenge)) return send(`Bearer ${await this.token(challenge, scopes)}`);
+    if (/^bearer/i.test(challenge)) return send(`Bearer ${await this.token(challenge, scopes, init.signal)}`);
     throw new RegistryError(`${method} ${path}: 401 with an auth scheme Dockyard does not know: ${challenge}`, 401);
   }
 
@@ -264,7 +320,7 @@ export class RegistryClient {
     return `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}`;
   }
 
-  private async token(challenge: string, scopes: string[]): Promise<string> {
+  private async token(challenge: string, scopes: string[], signal?: AbortSignal): Promise<string> {
     const params = Object.fromEntries(
       [...challenge.slice('bearer '.length).matchAll(/(\w+)="([^"]*)"/g)].map(([, k, v]) => [k, v]),
     );
@@ -275,7 +331,7 @@ export class RegistryClient {
     const basic = this.basic();
     const res = await fetch(url, {
       headers: basic ? { Authorization: basic } : {},
-      signal: AbortSignal.timeout(10_000),
+      signal: signal ?? AbortSignal.timeout(10_000),
     });
     if (!res.ok) throw new RegistryError(`token service ${url.origin} answered ${res.status}`, res.status);
     const body = (await res.json()) as { token?: string; access_token?: string; expires_in?: number };
