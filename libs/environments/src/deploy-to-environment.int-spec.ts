@@ -23,12 +23,6 @@ jest.setTimeout(240_000);
 
 // Two hosts: the shared engine over its socket, and an engine of this test's own over TLS.
 
-// KNOWN DEFECT (issue 7, open): about one run in two, one request of the steady load fails
-// ("fetch failed") at the switch, most likely a keep-alive connection Caddy closes on reload. Until the
-// switch is fixed, a case is tried again; each failure is logged above the retry in CI's output, so the
-// defect stays visible instead of hidden.
-jest.retryTimes(2, { logErrorsBeforeRetry: true });
-
 describe('DeployToEnvironment on two real Docker Engines', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   let prisma: PrismaService;
@@ -109,6 +103,12 @@ describe('DeployToEnvironment on two real Docker Engines', () => {
       for (const n of nets)
         await local.docker
           .getNetwork(n.Id)
+          .remove()
+          .catch(() => undefined);
+      const { Volumes } = await local.docker.listVolumes({ filters: { label: [`dev.dockyard.environment=${envId}`] } });
+      for (const v of Volumes ?? [])
+        await local.docker
+          .getVolume(v.Name)
           .remove()
           .catch(() => undefined);
     }

@@ -279,7 +279,7 @@ export class DeployToEnvironment {
     const s = await this.deploys.addStep({ deployId, name: stream, targetId: r.target.id, status: 'running' });
     const engine = r.rollout.engine;
     const labels = r.rollout.labels;
-    const url = `http://${await r.rollout.address(r.state!.proxyId)}:80`;
+    const url = `http://${await r.rollout.address(r.state!.proxy.edge)}:80`;
     const suiteImage = suite.image ?? image;
     if (suite.image) await engine.pull(suiteImage, { serveraddress: suiteImage.split('/')[0] }, 10 * 60_000);
     const timeout = suite.timeout ?? this.config.test.timeout;

@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { CaddyProxy } from './caddy-proxy';
+import { CaddyProxy, type ProxyContainers } from './caddy-proxy';
 import { dockerHealthcheck, type ServiceShape } from './service-shape';
 import type { OwnedContainer, TargetEngine } from './target-engine';
 
@@ -23,7 +23,7 @@ export interface HostRelease {
 
 /** One host's state during a deploy: enough to finish it, or to put the previous release back. */
 export interface HostState {
-  proxyId: string;
+  proxy: ProxyContainers;
   previous: OwnedContainer[];
   started: string[];
   switched: boolean;
@@ -62,7 +62,7 @@ export class HostRollout {
   async prepare(): Promise<HostState> {
     const r = this.release;
     await this.engine.ensureNetwork(r.network, r.environmentLabels);
-    const proxyId = await this.proxy.ensure({
+    const proxy = await this.proxy.ensure({
       name: r.proxyName,
       network: r.network,
       bind: r.proxy.bind,
@@ -72,7 +72,7 @@ export class HostRollout {
     const services = await this.engine.owned({ ...r.environmentLabels, 'dev.dockyard.role': 'service' });
     // Stopped leftovers of an earlier deploy that never finished: ours, so ours to clean.
     for (const c of services.filter((c) => c.state !== 'running')) await this.engine.remove(c.id);
-    return { proxyId, previous: services.filter((c) => c.state === 'running'), started: [], switched: false };
+    return { proxy, previous: services.filter((c) => c.state === 'running'), started: [], switched: false };
   }
 
   async pull(): Promise<boolean> {
@@ -147,7 +147,7 @@ export class HostRollout {
     const upstreams = await Promise.all(
       ids.map(async (id) => `${await this.address(id)}:${this.release.service.port}`),
     );
-    await this.proxy.route(state.proxyId, { upstreams });
+    await this.proxy.route(state.proxy, { upstreams });
   }
 
   /** A container's address on the environment's network. */

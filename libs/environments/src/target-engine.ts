@@ -157,6 +157,11 @@ export class TargetEngine {
     });
   }
 
+  async ensureVolume(name: string, labels: Record<string, string>): Promise<void> {
+    // Creating a volume that exists already is a no-op that answers with it.
+    await this.call(`create volume ${name}`, () => this.docker.createVolume({ Name: name, Labels: labels }));
+  }
+
   /** Containers carrying every one of these labels (Dockyard's own, by construction). */
   async owned(labels: Record<string, string>, all = true): Promise<OwnedContainer[]> {
     const list = await this.call('list containers', () =>
