@@ -1,5 +1,5 @@
 import { Global, Module } from '@nestjs/common';
-import { DEPLOY_WATCHER } from '@dockyard/environments';
+import { DEPLOY_WATCHER, EnvironmentsModule } from '@dockyard/environments';
 import { EventsModule } from '@dockyard/events';
 import { GitHubDeployments } from '@dockyard/github';
 import { PipelineModule } from '@dockyard/pipeline';
@@ -38,7 +38,8 @@ const useCases = [
  */
 @Global()
 @Module({
-  imports: [PipelineModule, SecretsModule, EventsModule],
+  // EnvironmentsModule by name: a process of the api alone (start:api) resolves ObserveHosts' TargetConnector.
+  imports: [PipelineModule, SecretsModule, EventsModule, EnvironmentsModule],
   providers: [
     ...useCases,
     GitHubDeployments,
