@@ -2,7 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../prisma.service';
 import type { Deploy, DeployStatus, DeployStep, DeployStepStatus, Prisma } from '../generated/client';
 
-export type DeployWithSteps = Deploy & { steps: DeployStep[] };
+export type DeployWithSteps = Deploy & { steps: (DeployStep & { target: { name: string } | null })[] };
+
+const STEPS = { orderBy: { position: 'asc' as const }, include: { target: { select: { name: true } } } };
 
 export const FINAL_DEPLOY_STATUSES: DeployStatus[] = ['succeeded', 'failed'];
 const ACTIVE: DeployStatus[] = ['queued', 'running', 'verifying'];
@@ -17,7 +19,7 @@ export class DeployRepository {
   }
 
   find(id: string): Promise<DeployWithSteps | null> {
-    return this.prisma.deploy.findUnique({ where: { id }, include: { steps: { orderBy: { position: 'asc' } } } });
+    return this.prisma.deploy.findUnique({ where: { id }, include: { steps: STEPS } });
   }
 
   forPromotion(promotionId: string, environmentId: string): Promise<Deploy | null> {
@@ -55,7 +57,7 @@ export class DeployRepository {
       where: { environmentId },
       orderBy: { createdAt: 'desc' },
       take,
-      include: { steps: { orderBy: { position: 'asc' } } },
+      include: { steps: STEPS },
     });
   }
 

@@ -34,7 +34,8 @@ export interface DeployView {
   by: string | null;
   startedAt: Date | null;
   finishedAt: Date | null;
-  steps: { name: string; status: string; detail: string | null }[];
+  /** In order; `host` names the host a step ran on (null: the whole environment, as soak and verify). */
+  steps: { name: string; host: string | null; status: string; detail: string | null }[];
   logs: string;
 }
 
@@ -151,7 +152,7 @@ export class EnvironmentsOverview {
       by: d.byLogin,
       startedAt: d.startedAt,
       finishedAt: d.finishedAt,
-      steps: d.steps.map((s) => ({ name: s.name, status: s.status, detail: s.detail })),
+      steps: d.steps.map((s) => ({ name: s.name, host: s.target?.name ?? null, status: s.status, detail: s.detail })),
       logs: logs.map((l) => l.text).join(''),
     };
   }
