@@ -21,7 +21,7 @@ import { TargetEngine } from './target-engine';
 
 jest.setTimeout(240_000);
 
-// Two hosts: the shared engine over its socket, and an engine of this test's own over TLS.
+// Two hosts: the shared engine over its socket, and an engine of this test's own over TLS (or SSH).
 
 describe('DeployToEnvironment on two real Docker Engines', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -50,6 +50,7 @@ describe('DeployToEnvironment on two real Docker Engines', () => {
         subnet: '172.31.0.1/16',
         pool,
         tls: true,
+        ssh: true,
       }),
     ]);
     config = loadConfig({ ...process.env, DATABASE_URL: db.url, SECRETS_KEY: randomBytes(32).toString('base64') });
@@ -122,8 +123,8 @@ describe('DeployToEnvironment on two real Docker Engines', () => {
     await db?.drop();
   }, 120_000);
 
-  /** An environment with the local engine as host "a" and the TLS engine as host "b". */
-  async function environment(settings: { soakMs?: number } = {}) {
+  /** An environment with the local engine as host "a" and the second engine as host "b" (over TLS, or SSH). */
+  async function environment(settings: { soakMs?: number; b?: 'tls' | 'ssh' } = {}) {
     const project = await prisma.project.create({
       data: { owner: ns, name: `web${randomBytes(3).toString('hex')}`, cloneUrl: 'file:///x' },
     });
@@ -138,18 +139,31 @@ describe('DeployToEnvironment on two real Docker Engines', () => {
       address: process.env.DOCKER_HOST!,
       proxyPort: ports[0],
     });
-    await environments.addTarget(env.id, {
-      name: 'b',
-      position: 1,
-      kind: 'tls',
-      address: host2.tls!.url,
-      tlsCa: host2.tls!.ca,
-      tlsCert: host2.tls!.cert,
-      // Stored as Dockyard stores it: sealed with SECRETS_KEY, opened only to connect.
-      keyCipher: keys.seal(env.id, 'b', host2.tls!.key),
-      proxyPort: ports[1],
-    });
-    return { env, urls: ports.map((p) => `http://127.0.0.1:${p}/`) };
+    // Keys are stored as Dockyard stores them: sealed with SECRETS_KEY, opened only to connect.
+    await environments.addTarget(
+      env.id,
+      settings.b === 'ssh'
+        ? {
+            name: 'b',
+            position: 1,
+            kind: 'ssh',
+            address: host2.ssh!.url,
+            keyCipher: keys.seal(env.id, 'b', host2.ssh!.privateKey),
+            proxyPort: ports[1],
+          }
+        : {
+            name: 'b',
+            position: 1,
+            kind: 'tls',
+            address: host2.tls!.url,
+            tlsCa: host2.tls!.ca,
+            tlsCert: host2.tls!.cert,
+            keyCipher: keys.seal(env.id, 'b', host2.tls!.key),
+            proxyPort: ports[1],
+          },
+    );
+    // With its targets (a and b, in order): the steps name them.
+    return { env: (await environments.find(env.id))!, urls: ports.map((p) => `http://127.0.0.1:${p}/`) };
   }
 
   const service = { port: 8080, health: { http: '/', interval: 300, timeout: 1000, retries: 2 }, drain: 300 };
@@ -208,6 +222,31 @@ describe('DeployToEnvironment on two real Docker Engines', () => {
     expect(await body(urls[1])).toBe('version-2');
   });
 
+  it('deploys to a host it reaches over SSH (key auth, the key sealed), switching with no failed request', async () => {
+    const { env, urls } = await environment({ b: 'ssh' });
+    const target = env.targets[1];
+    expect(target).toMatchObject({ kind: 'ssh', address: expect.stringMatching(/^ssh:\/\/root@127\.0\.0\.1:\d+$/) });
+    expect(target.keyCipher).not.toContain('PRIVATE KEY');
+    expect(await deploy(env.id, 'v1')).toMatchObject({ status: 'succeeded', reason: null });
+    expect(await body(urls[1])).toBe('version-1');
+    const load = steadyLoad(urls[1]);
+    // The verify suite runs on host b too: exec and attach through `docker system dial-stdio` over SSH.
+    const done = await deploy(env.id, 'v2', [
+      { name: 'smoke', run: 'wget -q -O - "$SERVICE_URL" | grep -q version-2' },
+    ]);
+    const seen = await load.stop();
+    expect(done).toMatchObject({ status: 'succeeded', reason: null });
+    expect(seen.failures).toEqual([]);
+    expect(seen.seen).toEqual(['version-1', 'version-2']);
+    expect(done.steps.filter((s) => s.targetId === target.id && s.name === 'verify:smoke')).toMatchObject([
+      { status: 'passed' },
+    ]);
+    const running = await host2
+      .client('ssh')
+      .listContainers({ filters: { label: [`dev.dockyard.environment=${env.id}`, 'dev.dockyard.role=service'] } });
+    expect(running.map((c) => c.Labels['dev.dockyard.digest'])).toEqual([images.v2.digest]);
+  });
+
   it('keeps the old version serving when the new one never turns healthy, and says why', async () => {
     const { env, urls } = await environment();
     // The first deploy must have worked, or the rest says nothing (its reason shows in the diff).
@@ -254,6 +293,11 @@ describe('DeployToEnvironment on two real Docker Engines', () => {
       expect(done.reason).toMatch(/host b \(tcp:\/\/127\.0\.0\.1:\d+\): cannot reach the Docker Engine/);
       expect(await body(urls[0])).toBe('version-1');
       expect(done.steps.filter((s) => s.status === 'passed' && s.name === 'switch')).toHaveLength(1);
+      // Nothing half-done is recorded as done: no step left running, nothing on host b passed.
+      expect(done.steps.filter((s) => s.status === 'running')).toEqual([]);
+      expect(done.steps.filter((s) => s.targetId === env.targets[1].id).map((s) => `${s.name}:${s.status}`)).toEqual([
+        'prepare:failed',
+      ]);
       expect((await deploys.lastSucceeded(env.id))?.digest).toBe(images.v1.digest);
     } finally {
       await host2.start();

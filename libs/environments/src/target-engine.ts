@@ -38,7 +38,8 @@ export function dockerOptions(endpoint: TargetEndpoint): Docker.DockerOptions {
     port: Number(u.port || 22),
     username: decodeURIComponent(u.username || 'root'),
     sshOptions: { privateKey: endpoint.privateKey, readyTimeout: CALL_MS },
-    timeout: CALL_MS,
+    // No `timeout` here: docker-modem would call setTimeout on the SSH channel, which has none (a
+    // TypeError, then a hung request). TargetEngine.call's deadline bounds every call instead.
   } as Docker.DockerOptions;
 }
 
