@@ -57,6 +57,12 @@ describe('promotions deploy into environments (real services)', () => {
       .set(s.as('admin'))
       .send({ name: 'local', kind: 'socket', address: process.env.DOCKER_HOST, proxyPort: port })
       .expect(201);
+    // A secret the service gets: in its environment, nowhere else.
+    await request(t.url)
+      .put(`/api/v1/projects/${s.slug}/environments/test/secrets/API_KEY`)
+      .set(s.as('admin'))
+      .send({ value: SECRET })
+      .expect(200);
   });
 
   afterAll(async () => {
@@ -76,6 +82,7 @@ describe('promotions deploy into environments (real services)', () => {
     s?.remove();
   });
 
+  const SECRET = `sekret-${Date.now().toString(36)}-value`;
   let v1 = '';
   let v3 = '';
 
@@ -125,6 +132,24 @@ describe('promotions deploy into environments (real services)', () => {
     const envs = await request(t.url).get(`/api/v1/projects/${s.slug}/environments`).set(s.as('alice')).expect(200);
     const test = (envs.body as { stage: string }[]).find((e) => e.stage === 'test');
     expect(JSON.stringify(test)).toContain(v1);
+
+    // The secret reached the container's environment, and nothing else: labels, deploy logs, answers, audit.
+    const local = new TargetEngine('local', { kind: 'socket', address: process.env.DOCKER_HOST! });
+    const envRow = await t.prisma.environment.findFirstOrThrow({
+      where: { project: { owner: s.owner, name: s.name }, stage: { name: 'test' } },
+    });
+    const [svc] = await local.owned({ 'dev.dockyard.environment': envRow.id, 'dev.dockyard.role': 'service' });
+    const inspected = await local.inspect(svc.id);
+    expect(inspected.Config.Env).toContain(`API_KEY=${SECRET}`);
+    expect(JSON.stringify(inspected.Config.Labels)).not.toContain(SECRET);
+    const deployIds = (await t.prisma.deploy.findMany({ where: { environmentId: envRow.id } })).map((d) => d.id);
+    const shown: string[] = [JSON.stringify(envs.body)];
+    for (const id of deployIds) {
+      shown.push((await request(t.url).get(`/api/v1/deploys/${id}`).set(s.as('alice')).expect(200)).text);
+      shown.push((await request(t.url).get(`/api/v1/deploys/${id}/logs`).set(s.as('alice')).expect(200)).text);
+    }
+    shown.push(JSON.stringify((await request(t.url).get(`/api/v1/audit?project=${s.slug}`).set(s.as('admin'))).body));
+    expect(shown.join('\n')).not.toContain(SECRET);
 
     // Each deploy told the event stream (and, through the same watcher, GitHub Deployments).
     const events = await request(t.url).get(`/api/v1/events?project=${s.slug}`).set(s.as('alice')).expect(200);
