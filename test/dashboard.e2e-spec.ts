@@ -169,6 +169,20 @@ describe('dashboard in headless Chromium', () => {
     );
     // A stage without an environment shows none.
     await expect(page.locator('section[data-stage="prod"] .environment').count()).resolves.toBe(0);
+    // Re-converging a drifted host is an admin's button.
+    await expect(page.getByRole('button', { name: 'Re-converge test' }).count()).resolves.toBe(0);
+    const root = await logIn('admin');
+    await root.goto(`${t.url}/projects/${s.slug}`);
+    await root.getByRole('button', { name: 'Re-converge test' }).click();
+    await root.waitForURL(/\?msg=/);
+    const held = (await s.stages('admin')).test!;
+    await expect(root.getByRole('status').textContent()).resolves.toBe(`Re-converging test to ${held.slice(7, 19)}`);
+    const audit = await request(t.url).get(`/api/v1/audit?project=${s.slug}`).set(s.as('admin')).expect(200);
+    expect(audit.body).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ action: 'environment.reconverge', actor: 'admin', via: 'dashboard' }),
+      ]),
+    );
   });
 
   it('signs off what a stage holds with the button: "tested: passes" with a comment, shown on the column', async () => {
