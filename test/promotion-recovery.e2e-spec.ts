@@ -2,7 +2,7 @@ import { DockerEngine, LABELS } from '@dockyard/docker';
 import { Reconciler } from '@dockyard/pipeline';
 import { JobQueue } from '@dockyard/queue';
 import { RegistryClient } from '@dockyard/registry';
-import { TestApp, startApp } from './support/app';
+import { TestApp, eventually, startApp } from './support/app';
 import { containerExists, leftoverContainer } from './support/dead-attempt';
 import { SCRATCH_DOCKERFILE } from './support/git-repo';
 import { Scenario } from './support/scenario';
@@ -82,6 +82,37 @@ describe('no promotion is ever stuck: leases on stage tests, the watchdog', () =
   }
 
   const exists = (id: string) => containerExists(docker, id);
+
+  it('leaves the containers of stage tests that a live attempt runs to it (the watchdog took them for a build’s by their image’s label and killed them: exit code 137)', async () => {
+    const slow = await s.pushAndBuild(
+      {
+        Dockerfile: SCRATCH_DOCKERFILE,
+        'app/v': '2',
+        '.dockyard.yml': [
+          `image: ${s.image}`,
+          'stages:',
+          '  - { name: dev, auto: true }',
+          '  - name: test',
+          '    test:',
+          '      - { name: smoke, run: "sleep 4" }',
+        ].join('\n'),
+      },
+      'admin',
+    );
+    const asked = await s.promote('admin', slow, 'test').expect(202);
+    await eventually(
+      async () =>
+        (await s.promotion(asked.body.id, 'admin')).testRuns?.some((r: { status: string }) => r.status === 'running'),
+      60_000,
+      'the stage test to run',
+    );
+    await new Promise((r) => setTimeout(r, 1_000));
+    await t.app.get(Reconciler).reconcile();
+    expect(await s.settled(asked.body.id, 'admin')).toMatchObject({
+      status: 'promoted',
+      testRuns: [expect.objectContaining({ status: 'passed' })],
+    });
+  });
 
   it('resumes a re-delivered promotion whose worker died mid-test (its container used to stay while it ran again) and removes that container', async () => {
     const { promotionId, containerId } = await deadAttempt();

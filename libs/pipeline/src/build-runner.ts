@@ -164,7 +164,8 @@ export class BuildRunner {
   private async removeContainersOf(buildId: string, token: string, log: BuildLogWriter): Promise<void> {
     try {
       for (const c of await this.docker.containers({ [LABELS.build]: buildId })) {
-        if (c.labels[LABELS.attempt] === token) continue;
+        // A promotion's test container carries its image's build label too: not this build's to remove.
+        if (c.labels[LABELS.attempt] === token || c.labels[LABELS.promotion]) continue;
         await this.docker.removeContainer(c.id);
         log.line('system', `removed container ${c.id.slice(0, 12)} of an earlier attempt`);
       }

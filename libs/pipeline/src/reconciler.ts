@@ -118,18 +118,23 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
     } catch {
       return; // the engine is away: the next pass sweeps
     }
-    const ids = (label: string) => [...new Set(containers.map((c) => c.labels[label]).filter(Boolean))];
-    const buildIds = ids(LABELS.build);
-    const promotionIds = ids(LABELS.promotion);
+    // A promotion's test container also carries its image's build label: the promotion label decides.
+    const owned = containers.map((c) => {
+      const promotion = c.labels[LABELS.promotion];
+      return { c, promotion, build: promotion ? undefined : c.labels[LABELS.build] };
+    });
+    const ids = (key: 'build' | 'promotion') => [
+      ...new Set(owned.map((o) => o[key]).filter((id): id is string => !!id)),
+    ];
+    const buildIds = ids('build');
+    const promotionIds = ids('promotion');
     const live = buildIds.length ? await this.builds.liveAttempts(buildIds) : new Map<string, string>();
     const testing = promotionIds.length
       ? await this.promotions.liveTestAttempts(promotionIds)
       : new Map<string, string>();
-    for (const c of containers) {
-      const build = c.labels[LABELS.build];
-      const promotion = c.labels[LABELS.promotion];
+    for (const { c, promotion, build } of owned) {
       const attempt = c.labels[LABELS.attempt];
-      const orphan = build ? live.get(build) !== attempt : !!promotion && testing.get(promotion) !== attempt;
+      const orphan = promotion ? testing.get(promotion) !== attempt : !!build && live.get(build) !== attempt;
       if (!orphan) continue;
       await this.docker.removeContainer(c.id).catch(() => undefined);
       this.logger.log(
