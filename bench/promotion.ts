@@ -6,44 +6,18 @@ import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { DynamicModule, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { AppConfig, loadConfig } from '@dockyard/config';
 import { CoreModule } from '@dockyard/core';
 import { PrismaService } from '@dockyard/db';
 import { AccessTokens, PipelineModule, RequestPromotion } from '@dockyard/pipeline';
 import { MANIFEST_TYPES, RegistryClient, pushRandomImage } from '@dockyard/registry';
-import { benchDatabase } from './support';
+import { benchApp, median, timed } from './support';
 
 const root = path.resolve(__dirname, '../..');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const SKOPEO_ROUNDS = Number(process.env.BENCH_SKOPEO_ROUNDS ?? 3);
 
-@Module({})
-class BenchModule {
-  static forRoot(config: AppConfig): DynamicModule {
-    return { module: BenchModule, imports: [CoreModule.forRoot(config), PipelineModule] };
-  }
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const t0 = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - t0) / 1e6;
-}
-
 async function main(): Promise<void> {
-  const db = await benchDatabase(root);
-  const config = loadConfig({
-    ...process.env,
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
-    DATABASE_URL: db.url,
-    QUEUE_PREFIX: `bench${randomBytes(3).toString('hex')}`,
-  });
-  const app = await NestFactory.createApplicationContext(BenchModule.forRoot(config), { logger: ['error'] });
+  const { app, config, drop } = await benchApp(root, (config) => [CoreModule.forRoot(config), PipelineModule]);
   const registry = app.get(RegistryClient);
   const prisma = app.get(PrismaService);
   const promotions = app.get(RequestPromotion);
@@ -201,8 +175,7 @@ async function main(): Promise<void> {
       `>= 20x faster than skopeo at 300 MB — ${verdict(big.skopeo / big.promote >= 20)}`,
     ].join('; '),
   );
-  await app.close();
-  await db.drop();
+  await drop();
 }
 
 main().catch((err) => {

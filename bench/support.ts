@@ -1,6 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { DynamicModule, INestApplicationContext, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AppConfig, loadConfig } from '@dockyard/config';
 import { Client } from 'pg';
 
 /** A fresh, migrated database for one benchmark run; dropped afterwards. */
@@ -25,6 +28,47 @@ export async function benchDatabase(root: string): Promise<{ url: string; drop()
       await c.end();
     },
   };
+}
+
+/**
+ * Dockyard's use cases as a worker holds them, on a fresh database with production settings and a
+ * queue prefix of their own: `modules` names what the benchmark needs beside the core.
+ */
+export async function benchApp(
+  root: string,
+  modules: (config: AppConfig) => DynamicModule['imports'],
+): Promise<{ app: INestApplicationContext; config: AppConfig; drop(): Promise<void> }> {
+  const db = await benchDatabase(root);
+  const config = loadConfig({
+    ...process.env,
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: db.url,
+    QUEUE_PREFIX: `bench${randomBytes(3).toString('hex')}`,
+  });
+  @Module({})
+  class BenchModule {}
+  const app = await NestFactory.createApplicationContext(
+    { module: BenchModule, imports: modules(config) },
+    { logger: ['error'] },
+  );
+  return {
+    app,
+    config,
+    async drop() {
+      await app.close();
+      await db.drop();
+    },
+  };
+}
+
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** How long `fn` takes, in milliseconds. */
+export async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
 export interface Stats {
