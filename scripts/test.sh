@@ -28,11 +28,27 @@ echo "[test] jest"
 status=0
 # On 2 cores Jest runs every file in this one process; a handle some library keeps open after its
 # app closed (a timer, a socket) must not keep CI waiting after the last test: --forceExit.
-npx jest --ci --forceExit --json --outputFile="$DATA/jest-results.json" "$@" || status=$?
-# The plain closing line CI reads: how many tests ran, passed and failed.
+npx jest --ci --forceExit --json --outputFile="$DATA/jest-results.json" --selectProjects unit integration e2e "$@" ||
+  status=$?
+results=("$DATA/jest-results.json")
+# The fault suite (npm run test:faults) kills its own PostgreSQL, Redis, registry, dockerd and Dockyard
+# processes: alone, after the rest, so load stays bounded. Only on a whole run (no arguments).
+if [ $# -eq 0 ]; then
+  echo "[test] fault injection"
+  rm -f "$DATA/jest-faults.json"
+  npx jest --ci --forceExit --json --outputFile="$DATA/jest-faults.json" --selectProjects faults --runInBand ||
+    status=$?
+  results+=("$DATA/jest-faults.json")
+fi
+# The plain closing line CI reads: how many tests ran, passed and failed (a missing report fails).
 node -e '
-  const r = require(process.argv[1]);
-  console.log(`jest: ${r.numPassedTests} passed, ${r.numFailedTests + r.numRuntimeErrorTestSuites} failed`);
-  if (r.numTotalTests === 0) process.exitCode = 1;
-' "$DATA/jest-results.json" || status=1
+  let passed = 0, failed = 0, total = 0;
+  for (const file of process.argv.slice(1)) {
+    let r;
+    try { r = require(file); } catch { failed++; console.error(`no report at ${file}`); continue; }
+    passed += r.numPassedTests; failed += r.numFailedTests + r.numRuntimeErrorTestSuites; total += r.numTotalTests;
+  }
+  console.log(`jest: ${passed} passed, ${failed} failed`);
+  if (total === 0 || failed > 0) process.exitCode = 1;
+' "${results[@]}" || status=1
 exit $status

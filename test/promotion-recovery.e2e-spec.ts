@@ -28,21 +28,7 @@ describe('no promotion is ever stuck: leases on stage tests, the watchdog', () =
     docker = t.app.get(DockerEngine);
     await s.user('admin', 'admin', ['admin']);
     await s.register('admin');
-    digest = await s.pushAndBuild(
-      {
-        Dockerfile: SCRATCH_DOCKERFILE,
-        'app/v': '1',
-        '.dockyard.yml': [
-          `image: ${s.image}`,
-          'stages:',
-          '  - { name: dev, auto: true }',
-          '  - name: test',
-          '    test:',
-          '      - { name: smoke, run: "test -f /app/v" }',
-        ].join('\n'),
-      },
-      'admin',
-    );
+    digest = await pushWithSmoke('1', 'test -f /app/v');
   });
 
   afterAll(async () => {
@@ -51,6 +37,16 @@ describe('no promotion is ever stuck: leases on stage tests, the watchdog', () =
     await t?.close();
     s?.remove();
   });
+
+  /** A passed build whose image enters dev, with a stage test `smoke` before `test`; its digest. */
+  function pushWithSmoke(version: string, smoke: string): Promise<string> {
+    const file = [`image: ${s.image}`, 'stages:', '  - { name: dev, auto: true }', '  - name: test', '    test:'];
+    file.push(`      - { name: smoke, run: "${smoke}" }`);
+    return s.pushAndBuild(
+      { Dockerfile: SCRATCH_DOCKERFILE, 'app/v': version, '.dockyard.yml': file.join('\n') },
+      'admin',
+    );
+  }
 
   /** The rows and the container a worker SIGKILLed in the middle of a stage test leaves behind. */
   async function deadAttempt(attempts = 1): Promise<{ promotionId: string; containerId: string }> {
@@ -84,21 +80,7 @@ describe('no promotion is ever stuck: leases on stage tests, the watchdog', () =
   const exists = (id: string) => containerExists(docker, id);
 
   it('leaves the containers of stage tests that a live attempt runs to it (the watchdog took them for a build’s by their image’s label and killed them: exit code 137)', async () => {
-    const slow = await s.pushAndBuild(
-      {
-        Dockerfile: SCRATCH_DOCKERFILE,
-        'app/v': '2',
-        '.dockyard.yml': [
-          `image: ${s.image}`,
-          'stages:',
-          '  - { name: dev, auto: true }',
-          '  - name: test',
-          '    test:',
-          '      - { name: smoke, run: "sleep 4" }',
-        ].join('\n'),
-      },
-      'admin',
-    );
+    const slow = await pushWithSmoke('2', 'sleep 4');
     const asked = await s.promote('admin', slow, 'test').expect(202);
     await eventually(
       async () =>

@@ -11,8 +11,10 @@ import { freePort } from './net';
  * reachable over its unix socket and, when asked, over TCP with TLS client certificates and over
  * SSH (an sshd of its own on 127.0.0.1 with key auth, as `docker -H ssh://` expects).
  *
- * Bridges in use by the suites: dk2br 172.31.0.0/16 (environments), dk3br 172.30.0.0/16 and dk4br
- * 172.29.0.0/16 (recovery), dk5br 172.28.0.0/16 (builds). Pick a free one for a new suite.
+ * Bridges in use by the suites: dk2br 172.31.0.0/16 (environments), dk3br 172.30.0.0/16 (scale-out
+ * e2e) and dk4br 172.29.0.0/16 (fault suite), dk5br 172.28.0.0/16 (builds), dk6br 172.27.0.0/16
+ * (docker-host self-test); dk9br 172.24.0.0/16 is bench/burst's second engine (scripts/bench.sh).
+ * Pick a free one for a new suite.
  */
 export interface DockerHostOptions {
   /** Short and unique: names the folders and the socket. */
