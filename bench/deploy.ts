@@ -277,7 +277,6 @@ async function main(): Promise<void> {
   for (const c of await engine.owned({ 'dev.dockyard.environment': env.id })) await engine.remove(c.id);
   const mark = { filters: { label: [`dev.dockyard.environment=${env.id}`] } };
   for (const n of await engine.docker.listNetworks(mark)) await engine.docker.getNetwork(n.Id).remove();
-  for (const v of (await engine.docker.listVolumes(mark)).Volumes ?? []) await engine.docker.getVolume(v.Name).remove();
   for (const image of [...mine, ...theirs]) await unpull(ref(image));
   await drop();
 }

@@ -11,7 +11,7 @@ const CADDY = '/usr/bin/caddy';
 /** The switch's admin API: on its own loopback, so nothing on the environment's network can reconfigure it. */
 const SWITCH_ADMIN = '127.0.0.1:2019';
 const CONFIG_DIR = '/etc/caddy';
-/** The edge reaches the switch through a unix socket on a volume both mount: a path that never changes. */
+/** The edge reaches the switch through a unix socket on the switch's volume: a path that never changes. */
 const SOCKET_DIR = '/run/dockyard';
 const SWITCH_SOCKET = `${SOCKET_DIR}/switch.sock`;
 
@@ -125,19 +125,21 @@ export class CaddyProxy {
     // A proxy from before the edge/switch split holds the port: it goes (once) for the pair.
     for (const c of mine.filter((c) => !c.labels['dev.dockyard.proxy'])) await this.engine.remove(c.id);
     await ensureProxyImage(this.engine, this.image);
-    const volume = `${opts.name}-socket`;
-    await this.engine.ensureVolume(volume, opts.labels);
-    const mounts = [{ Type: 'volume' as const, Source: volume, Target: SOCKET_DIR }];
-    const switchId = await this.container(mine, {
+    // The switch's socket lives on an anonymous volume of its own, which the edge mounts from it; it
+    // goes when the last of the two is removed (TargetEngine.remove removes anonymous volumes).
+    const switched = await this.container(mine, {
       name: `${opts.name}-switch`,
       part: 'switch',
       labels: opts.labels,
       // --resume: after a restart, the last routed config (Caddy's autosave), not an empty one.
       command: ['run', '--config', `${CONFIG_DIR}/switch.json`, '--resume'],
       config: { 'switch.json': CaddyProxy.switchConfig({ upstreams: [] }) },
-      host: { NetworkMode: opts.network, Mounts: mounts },
+      host: { NetworkMode: opts.network, Mounts: [{ Type: 'volume', Source: '', Target: SOCKET_DIR }] },
     });
-    const edgeId = await this.container(mine, {
+    // An edge left from a switch that is gone mounts the old one's volume: it is made again with the new.
+    const orphan = switched.created && mine.find((m) => m.labels['dev.dockyard.proxy'] === 'edge');
+    if (orphan) await this.engine.remove(orphan.id);
+    const edge = await this.container(orphan ? [] : mine, {
       name: opts.name,
       part: 'edge',
       labels: opts.labels,
@@ -146,11 +148,11 @@ export class CaddyProxy {
       exposed: { '80/tcp': {} },
       host: {
         NetworkMode: opts.network,
-        Mounts: mounts,
+        VolumesFrom: [switched.id],
         PortBindings: { '80/tcp': [{ HostIp: opts.bind, HostPort: String(opts.port) }] },
       },
     });
-    return { edge: edgeId, switch: switchId };
+    return { edge: edge.id, switch: switched.id };
   }
 
   /** One of the two: started if it exists, else created with its config copied in before it starts. */
@@ -165,11 +167,11 @@ export class CaddyProxy {
       exposed?: Record<string, object>;
       host: Docker.HostConfig;
     },
-  ): Promise<string> {
+  ): Promise<{ id: string; created: boolean }> {
     const found = mine.find((m) => m.name === c.name && m.labels['dev.dockyard.proxy'] === c.part);
     if (found) {
       if (found.state !== 'running') await this.engine.start(found.id);
-      return found.id;
+      return { id: found.id, created: false };
     }
     const id = await this.engine.create({
       name: c.name,
@@ -183,7 +185,7 @@ export class CaddyProxy {
     const files = Object.fromEntries(Object.entries(c.config).map(([file, json]) => [file, JSON.stringify(json)]));
     await this.engine.putArchive(id, CONFIG_DIR, tarOf(files));
     await this.engine.start(id);
-    return id;
+    return { id, created: true };
   }
 
   /** Point the switch at these upstreams (graceful: what is in flight finishes where it started). */

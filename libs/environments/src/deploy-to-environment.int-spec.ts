@@ -106,12 +106,6 @@ describe('DeployToEnvironment on two real Docker Engines', () => {
           .getNetwork(n.Id)
           .remove()
           .catch(() => undefined);
-      const { Volumes } = await local.docker.listVolumes({ filters: { label: [`dev.dockyard.environment=${envId}`] } });
-      for (const v of Volumes ?? [])
-        await local.docker
-          .getVolume(v.Name)
-          .remove()
-          .catch(() => undefined);
     }
     try {
       execFileSync('iptables', ['-D', ...forward], { stdio: 'ignore' });

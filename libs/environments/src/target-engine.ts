@@ -158,11 +158,6 @@ export class TargetEngine {
     });
   }
 
-  async ensureVolume(name: string, labels: Record<string, string>): Promise<void> {
-    // Creating a volume that exists already is a no-op that answers with it.
-    await this.call(`create volume ${name}`, () => this.docker.createVolume({ Name: name, Labels: labels }));
-  }
-
   /** Containers carrying every one of these labels (Dockyard's own, by construction). */
   async owned(labels: Record<string, string>, all = true): Promise<OwnedContainer[]> {
     const list = await this.call('list containers', () =>
@@ -206,12 +201,13 @@ export class TargetEngine {
     );
   }
 
+  /** Remove a container and its anonymous volumes (the proxy's socket); named volumes stay. */
   async remove(id: string): Promise<void> {
-    await this.call(`remove ${id.slice(0, 12)}`, () => this.docker.getContainer(id).remove({ force: true })).catch(
-      (err: { statusCode?: number }) => {
-        if (err.statusCode !== 404) throw err;
-      },
-    );
+    await this.call(`remove ${id.slice(0, 12)}`, () =>
+      this.docker.getContainer(id).remove({ force: true, v: true }),
+    ).catch((err: { statusCode?: number }) => {
+      if (err.statusCode !== 404) throw err;
+    });
   }
 
   /** Copy a tar archive into a container (a file for the proxy to load). */
