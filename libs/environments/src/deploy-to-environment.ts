@@ -204,15 +204,19 @@ export class DeployToEnvironment {
   ) {
     const { rollout, target } = r;
     const step = async <T>(name: string, fn: () => Promise<T>, detail?: (t: T) => string | null): Promise<T> => {
-      const s = await this.deploys.addStep({ deployId, name, targetId: target.id, status: 'running' });
+      // The step's row is written while its work starts (the host does not wait on Postgres); its end
+      // is recorded before the next step begins.
+      const row = this.deploys.addStep({ deployId, name, targetId: target.id, status: 'running' });
+      row.catch(() => undefined); // awaited below; a failure to record it surfaces there
+      let out: T;
       try {
-        const out = await fn();
-        await this.deploys.updateStep(s.id, { status: 'passed', detail: detail?.(out) ?? null });
-        return out;
+        out = await fn();
       } catch (err) {
-        await this.deploys.updateStep(s.id, { status: 'failed', detail: (err as Error).message });
+        await this.deploys.updateStep((await row).id, { status: 'failed', detail: (err as Error).message });
         throw err;
       }
+      await this.deploys.updateStep((await row).id, { status: 'passed', detail: detail?.(out) ?? null });
+      return out;
     };
     const stream = `host:${target.name}`;
     r.state = await step(
