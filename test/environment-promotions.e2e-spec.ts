@@ -1,25 +1,14 @@
 import request from 'supertest';
 import { DeployWatchdog, TargetEngine } from '@dockyard/environments';
 import { TestApp, eventually, startApp } from './support/app';
+import { removeEnvironmentsOf, serviceFiles } from './support/environments';
 import { freePort } from './support/net';
 import { Scenario } from './support/scenario';
 
 jest.setTimeout(300_000);
 
-/** The service a push builds: busybox httpd on 8080 serving `version` at /, or nothing when broken. */
-function service(version: string, healthy = true): Record<string, string> {
-  return {
-    Dockerfile: [
-      'FROM scratch',
-      'COPY busybox /bin/busybox',
-      'RUN ["/bin/busybox", "--install", "-s", "/bin"]',
-      'COPY www /www',
-      // A broken release listens on the wrong port: its health check never passes.
-      `CMD ["httpd", "-f", "-p", "${healthy ? 8080 : 8081}", "-h", "/www"]`,
-    ].join('\n'),
-    'www/index.html': version,
-  };
-}
+/** The service a push builds; a broken release listens on the wrong port: its health check never passes. */
+const service = (version: string, healthy = true) => serviceFiles(version, healthy ? 8080 : 8081);
 
 /**
  * Stages are places where the image runs: a promotion into a stage with an environment deploys the
@@ -67,17 +56,7 @@ describe('promotions deploy into environments (real services)', () => {
 
   afterAll(async () => {
     // Only what this test made: the containers and networks of this project's environments.
-    const project = await t.prisma.project.findUnique({ where: { owner_name: { owner: s.owner, name: s.name } } });
-    const local = new TargetEngine('local', { kind: 'socket', address: process.env.DOCKER_HOST! });
-    for (const env of await t.prisma.environment.findMany({ where: { projectId: project?.id ?? '' } })) {
-      for (const c of await local.owned({ 'dev.dockyard.environment': env.id })) await local.remove(c.id);
-      const nets = await local.docker.listNetworks({ filters: { label: [`dev.dockyard.environment=${env.id}`] } });
-      for (const n of nets)
-        await local.docker
-          .getNetwork(n.Id)
-          .remove()
-          .catch(() => undefined);
-    }
+    if (t) await removeEnvironmentsOf(t, s.owner, s.name);
     await t?.close();
     s?.remove();
   });

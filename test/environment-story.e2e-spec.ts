@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import request from 'supertest';
-import { TargetEngine } from '@dockyard/environments';
 import { TestApp, startApp } from './support/app';
 import { DockerHost, startDockerHost } from './support/docker-host';
+import { removeEnvironmentsOf, serviceFiles } from './support/environments';
 import { freePort } from './support/net';
 import { Scenario } from './support/scenario';
 
@@ -81,17 +81,7 @@ describe('dev → test (verified, signed off) → prod on two hosts (real servic
   });
 
   afterAll(async () => {
-    const local = new TargetEngine('local', { kind: 'socket', address: process.env.DOCKER_HOST! });
-    const envs = await t.prisma.environment.findMany({ where: { project: { owner: s.owner, name: s.name } } });
-    for (const env of envs) {
-      for (const c of await local.owned({ 'dev.dockyard.environment': env.id })) await local.remove(c.id);
-      const nets = await local.docker.listNetworks({ filters: { label: [`dev.dockyard.environment=${env.id}`] } });
-      for (const n of nets)
-        await local.docker
-          .getNetwork(n.Id)
-          .remove()
-          .catch(() => undefined);
-    }
+    if (t) await removeEnvironmentsOf(t, s.owner, s.name);
     await t?.close();
     s?.remove();
     await remote?.destroy();
@@ -115,14 +105,7 @@ describe('dev → test (verified, signed off) → prod on two hosts (real servic
   it('verifies in test, waits for the tester, then deploys the same digest to both prod hosts in turn', async () => {
     const digest = await s.pushAndBuild(
       {
-        Dockerfile: [
-          'FROM scratch',
-          'COPY busybox /bin/busybox',
-          'RUN ["/bin/busybox", "--install", "-s", "/bin"]',
-          'COPY www /www',
-          'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]',
-        ].join('\n'),
-        'www/index.html': 'release 1',
+        ...serviceFiles('release 1'),
         // The test environment's automated tests, run on its host against the running service.
         '.dockyard.yml': [
           'stages:',

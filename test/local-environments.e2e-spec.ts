@@ -1,21 +1,12 @@
 import request from 'supertest';
-import { TargetEngine } from '@dockyard/environments';
 import { TestApp, eventually, startApp } from './support/app';
+import { removeEnvironmentsOf, serviceFiles } from './support/environments';
 import { freePort } from './support/net';
 import { Scenario } from './support/scenario';
 
 jest.setTimeout(300_000);
 
-const SERVICE = (version: string) => ({
-  Dockerfile: [
-    'FROM scratch',
-    'COPY busybox /bin/busybox',
-    'RUN ["/bin/busybox", "--install", "-s", "/bin"]',
-    'COPY www /www',
-    'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]',
-  ].join('\n'),
-  'www/index.html': version,
-});
+const SERVICE = (body: string) => serviceFiles(body);
 
 /**
  * `npm run up` sets LOCAL_ENVIRONMENTS=true: a newcomer's first push runs somewhere they can open.
@@ -36,17 +27,7 @@ describe('local environments for a new project (npm run up)', () => {
   });
 
   afterAll(async () => {
-    const local = new TargetEngine('local', { kind: 'socket', address: process.env.DOCKER_HOST! });
-    const envs = await t.prisma.environment.findMany({ where: { project: { owner: s.owner, name: s.name } } });
-    for (const env of envs) {
-      for (const c of await local.owned({ 'dev.dockyard.environment': env.id })) await local.remove(c.id);
-      const nets = await local.docker.listNetworks({ filters: { label: [`dev.dockyard.environment=${env.id}`] } });
-      for (const n of nets)
-        await local.docker
-          .getNetwork(n.Id)
-          .remove()
-          .catch(() => undefined);
-    }
+    if (t) await removeEnvironmentsOf(t, s.owner, s.name);
     await t?.close();
     s?.remove();
   });
