@@ -1,2 +1,3 @@
 export * from './core.module';
 export * from './shutdown-watchdog';
+export * from './sweeper';

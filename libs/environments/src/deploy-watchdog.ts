@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@dockyard/config';
 import { DeployRepository } from '@dockyard/db';
+import { Sweeper } from '@dockyard/core';
 import { JobQueue } from '@dockyard/queue';
 import { DEPLOY_WATCHER, DeployWatcher } from './deploy-watcher';
 
@@ -16,8 +17,11 @@ const RESUMED = 'resumed: the worker running it was lost';
 @Injectable()
 export class DeployWatchdog implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(DeployWatchdog.name);
-  private timer?: NodeJS.Timeout;
-  private sweeping = false;
+  private readonly sweeper = new Sweeper(
+    (graceMs: number = 30_000) => this.pass(graceMs),
+    0,
+    (err) => this.logger.warn(`deploy watchdog: ${err.message}`),
+  );
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -27,18 +31,19 @@ export class DeployWatchdog implements OnApplicationBootstrap, OnApplicationShut
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.sweep(), this.config.worker.reconcileInterval);
-    this.timer.unref();
+    this.sweeper.every(this.config.worker.reconcileInterval);
   }
 
-  onApplicationShutdown(): void {
-    clearInterval(this.timer);
+  async onApplicationShutdown(): Promise<void> {
+    await this.sweeper.stop();
   }
 
   /** One pass over deploys recorded more than `graceMs` ago; returns how many it resumed or ended. */
-  async sweep(graceMs = 30_000): Promise<number> {
-    if (this.sweeping) return 0;
-    this.sweeping = true;
+  sweep(graceMs = 30_000): Promise<number> {
+    return this.sweeper.run(graceMs);
+  }
+
+  private async pass(graceMs: number): Promise<number> {
     let handled = 0;
     try {
       await this.deploys.forEachOrphan(new Date(Date.now() - graceMs), async (deploy) => {
@@ -60,8 +65,6 @@ export class DeployWatchdog implements OnApplicationBootstrap, OnApplicationShut
       });
     } catch (err) {
       this.logger.warn(`deploy watchdog: ${(err as Error).message}`);
-    } finally {
-      this.sweeping = false;
     }
     return handled;
   }

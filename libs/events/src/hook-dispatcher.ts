@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { EventListener, EventRepository, HookRepository } from '@dockyard/db';
+import { Sweeper } from '@dockyard/core';
 import { JobQueue } from '@dockyard/queue';
 
 const CURSOR = 'hooks';
@@ -17,9 +18,16 @@ const STALE_MS = 60_000;
 @Injectable()
 export class HookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(HookDispatcher.name);
-  private running: Promise<void> | null = null;
-  private again = false;
-  private timer?: NodeJS.Timeout;
+  private readonly dispatching = new Sweeper(
+    () => this.dispatch(),
+    undefined,
+    (err) => this.logger.warn(`hook dispatch: ${err.message}`),
+  );
+  private readonly requeueing = new Sweeper(
+    () => this.requeueStale(),
+    undefined,
+    (err) => this.logger.warn(`requeue: ${err.message}`),
+  );
   private unsubscribe?: () => void;
   private stopped = false;
 
@@ -32,37 +40,19 @@ export class HookDispatcher implements OnApplicationBootstrap, OnApplicationShut
 
   onApplicationBootstrap(): void {
     this.unsubscribe = this.listener.subscribe(() => this.wake());
-    this.timer = setInterval(() => {
-      this.wake();
-      void this.requeueStale().catch((err: Error) => this.logger.warn(`requeue: ${err.message}`));
-    }, SWEEP_MS);
-    this.timer.unref();
-    this.wake();
+    this.dispatching.every(SWEEP_MS, { now: true });
+    this.requeueing.every(SWEEP_MS);
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
-    clearInterval(this.timer);
-    await this.running;
+    await Promise.all([this.dispatching.stop(), this.requeueing.stop()]);
   }
 
   /** Dispatch now (or once more after the run in progress). */
   wake(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.dispatch()
-      .catch((err: Error) => this.logger.warn(`hook dispatch: ${err.message}`))
-      .finally(() => {
-        this.running = null;
-        if (this.again) {
-          this.again = false;
-          this.wake();
-        }
-      });
+    this.dispatching.wake();
   }
 
   private async dispatch(): Promise<void> {

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@dockyard/config';
 import { DeliveryRepository } from '@dockyard/db';
+import { Sweeper } from '@dockyard/core';
 import { DeliveryAttempt, GitHubAppDeliveries } from '@dockyard/github';
 
 /** GitHub keeps deliveries for 3 days; a day back is plenty for a reconciler that runs every few minutes. */
@@ -29,8 +30,11 @@ export function deliveriesToRedeliver(attempts: DeliveryAttempt[], recorded: Set
 export class FailedDeliveries implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(FailedDeliveries.name);
   private readonly asked = new Map<string, number>();
-  private timer?: NodeJS.Timeout;
-  private running = false;
+  private readonly sweeper = new Sweeper(
+    () => this.pass(),
+    [] as string[],
+    (err) => this.logger.warn(`failed deliveries: ${err.message}`),
+  );
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -40,18 +44,19 @@ export class FailedDeliveries implements OnApplicationBootstrap, OnApplicationSh
 
   onApplicationBootstrap(): void {
     if (!this.github.enabled || !this.config.worker.redeliveryInterval) return;
-    this.timer = setInterval(() => void this.sweep(), this.config.worker.redeliveryInterval);
-    this.timer.unref();
+    this.sweeper.every(this.config.worker.redeliveryInterval);
   }
 
-  onApplicationShutdown(): void {
-    clearInterval(this.timer);
+  async onApplicationShutdown(): Promise<void> {
+    await this.sweeper.stop();
   }
 
   /** One pass; returns the guids asked for again. */
   async sweep(): Promise<string[]> {
-    if (this.running || !this.github.enabled) return [];
-    this.running = true;
+    return this.github.enabled ? this.sweeper.run() : [];
+  }
+
+  private async pass(): Promise<string[]> {
     try {
       const attempts = await this.github.since(new Date(Date.now() - LOOK_BACK_MS));
       const recorded = await this.deliveries.known([...new Set(attempts.map((a) => a.guid))]);
@@ -72,8 +77,6 @@ export class FailedDeliveries implements OnApplicationBootstrap, OnApplicationSh
     } catch (err) {
       this.logger.warn(`failed deliveries: ${(err as Error).message}`);
       return [];
-    } finally {
-      this.running = false;
     }
   }
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@dockyard/config';
 import { BuildRepository, ProjectRepository } from '@dockyard/db';
+import { Sweeper } from '@dockyard/core';
 import { GitSource } from '@dockyard/git';
 import { WebhookIntake } from './intake.service';
 
@@ -12,8 +13,11 @@ import { WebhookIntake } from './intake.service';
 @Injectable()
 export class MissedPushes implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(MissedPushes.name);
-  private timer?: NodeJS.Timeout;
-  private running = false;
+  private readonly sweeper = new Sweeper(
+    () => this.pass(),
+    [] as string[],
+    (err) => this.logger.warn(`missed pushes: ${err.message}`),
+  );
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -25,41 +29,38 @@ export class MissedPushes implements OnApplicationBootstrap, OnApplicationShutdo
 
   onApplicationBootstrap(): void {
     if (!this.config.worker.missedPushInterval) return;
-    this.timer = setInterval(() => void this.sweep(), this.config.worker.missedPushInterval);
-    this.timer.unref();
+    this.sweeper.every(this.config.worker.missedPushInterval);
   }
 
-  onApplicationShutdown(): void {
-    clearInterval(this.timer);
+  async onApplicationShutdown(): Promise<void> {
+    await this.sweeper.stop();
   }
 
   /** One pass over every project; returns the ids of the builds it queued. */
-  async sweep(): Promise<string[]> {
-    if (this.running) return [];
-    this.running = true;
+  sweep(): Promise<string[]> {
+    return this.sweeper.run();
+  }
+
+  private async pass(): Promise<string[]> {
     const queued: string[] = [];
-    try {
-      for (const project of await this.projects.list()) {
-        try {
-          const heads = await this.git.branchHeads(project.cloneUrl);
-          const built = await this.builds.lastBuiltHeads(project.id);
-          for (const [branch, sha] of heads) {
-            if (built.get(branch) === sha || (!built.has(branch) && branch !== project.defaultBranch)) continue;
-            const build = await this.builds.createMissed(project.id, branch, sha);
-            if (!build) continue;
-            this.logger.log(
-              `${project.owner}/${project.name}: ${branch} is at ${sha.slice(0, 12)}, never built: building`,
-            );
-            await this.intake.enqueue(build.id);
-            queued.push(build.id);
-          }
-        } catch (err) {
-          this.logger.warn(`missed pushes of ${project.owner}/${project.name}: ${(err as Error).message}`);
+    for (const project of await this.projects.list()) {
+      try {
+        const heads = await this.git.branchHeads(project.cloneUrl);
+        const built = await this.builds.lastBuiltHeads(project.id);
+        for (const [branch, sha] of heads) {
+          if (built.get(branch) === sha || (!built.has(branch) && branch !== project.defaultBranch)) continue;
+          const build = await this.builds.createMissed(project.id, branch, sha);
+          if (!build) continue;
+          this.logger.log(
+            `${project.owner}/${project.name}: ${branch} is at ${sha.slice(0, 12)}, never built: building`,
+          );
+          await this.intake.enqueue(build.id);
+          queued.push(build.id);
         }
+      } catch (err) {
+        this.logger.warn(`missed pushes of ${project.owner}/${project.name}: ${(err as Error).message}`);
       }
-      return queued;
-    } finally {
-      this.running = false;
     }
+    return queued;
   }
 }

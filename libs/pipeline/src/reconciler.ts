@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { APP_CONFIG, AppConfig } from '@dockyard/config';
 import { BuildRepository, PromotionRepository } from '@dockyard/db';
 import { DockerEngine, LABELS } from '@dockyard/docker';
+import { Sweeper } from '@dockyard/core';
 import { JobQueue } from '@dockyard/queue';
 import { WebhookIntake } from './intake.service';
 import { PromotionRecords } from './promotion/promotion-records';
@@ -20,8 +21,11 @@ export const LOST_WORKER_LIMIT = 3;
 @Injectable()
 export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(Reconciler.name);
-  private timer?: NodeJS.Timeout;
-  private running = false;
+  private readonly sweeper = new Sweeper(
+    (graceMs: number = 5_000) => this.pass(graceMs),
+    0,
+    (err) => this.logger.warn(`reconcile: ${err.message}`),
+  );
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -34,19 +38,19 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
   ) {}
 
   onApplicationBootstrap(): void {
-    void this.reconcile();
-    this.timer = setInterval(() => void this.reconcile(), this.config.worker.reconcileInterval);
-    this.timer.unref();
+    this.sweeper.every(this.config.worker.reconcileInterval, { now: true });
   }
 
-  onApplicationShutdown(): void {
-    clearInterval(this.timer);
+  async onApplicationShutdown(): Promise<void> {
+    await this.sweeper.stop();
   }
 
   /** One pass; returns how many builds were queued again. */
-  async reconcile(graceMs = 5_000): Promise<number> {
-    if (this.running) return 0;
-    this.running = true;
+  reconcile(graceMs = 5_000): Promise<number> {
+    return this.sweeper.run(graceMs);
+  }
+
+  private async pass(graceMs: number): Promise<number> {
     try {
       await this.endLostAttempts();
       await this.endLostTests();
@@ -63,8 +67,6 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
     } catch (err) {
       this.logger.warn(`reconcile: ${(err as Error).message}`);
       return 0;
-    } finally {
-      this.running = false;
     }
   }
 
