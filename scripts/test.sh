@@ -28,7 +28,7 @@ echo "[test] jest"
 status=0
 # On 2 cores Jest runs every file in this one process; a handle some library keeps open after its
 # app closed (a timer, a socket) must not keep CI waiting after the last test: --forceExit.
-npx jest --ci --forceExit --json --outputFile="$DATA/jest-results.json" --selectProjects unit integration e2e "$@" ||
+npx jest --ci --forceExit --json --outputFile="$DATA/jest-results.json" "$@" --selectProjects unit integration e2e ||
   status=$?
 results=("$DATA/jest-results.json")
 # The fault suite (npm run test:faults) kills its own PostgreSQL, Redis, registry, dockerd and Dockyard

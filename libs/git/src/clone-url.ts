@@ -39,6 +39,14 @@ export function redactUrl(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
 }
 
+/** GitHub's ref for a pull request's head commit, in the base repository. */
+export const PULL_REQUEST_HEAD = /^refs\/pull\/(\d{1,9})\/head$/;
+
+/** A branch, a tag, or a pull request's head: what Dockyard builds. */
+export function isBuildableRef(ref: string): boolean {
+  return isSafeRef(ref) || PULL_REQUEST_HEAD.test(ref);
+}
+
 /** A ref Dockyard passes to git: a branch or tag name, never something git reads as an option. */
 export function isSafeRef(ref: string): boolean {
   return (

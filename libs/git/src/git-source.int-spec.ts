@@ -72,7 +72,9 @@ describe('GitSource against real git repositories', () => {
     await expect(source.fetch(hostile, first)).rejects.toThrow(SourceUnavailableError);
     await expect(source.resolveRef(hostile.cloneUrl, 'refs/heads/main')).rejects.toThrow(SourceUnavailableError);
     expect(existsSync(marker)).toBe(false);
-    await expect(source.resolveRef(project.cloneUrl, '--upload-pack=x')).rejects.toThrow(/not a branch or tag/);
+    await expect(source.resolveRef(project.cloneUrl, '--upload-pack=x')).rejects.toThrow(
+      /not a branch, tag or pull request head/,
+    );
   });
 
   it("keeps one mirror per project: another project's commit is not built from a shared mirror", async () => {

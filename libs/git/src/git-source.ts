@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@dockyard/config';
 import { CancelledError, DeadlineExceededError } from '@dockyard/deadline';
-import { isSafeRef, redactUrl } from './clone-url';
+import { PULL_REQUEST_HEAD, isBuildableRef, redactUrl } from './clone-url';
 
 const run = promisify(execFile);
 
@@ -50,7 +50,7 @@ export class GitSource {
   async fetch(project: GitProject, sha: string, ref?: string, notBefore?: Date, signal?: AbortSignal): Promise<string> {
     if (!/^[0-9a-f]{40}$/.test(sha)) throw new SourceUnavailableError(`"${sha}" is not a full commit sha`);
     const dir = await this.mirror(project);
-    const pull = ref && /^refs\/pull\/\d+\/head$/.test(ref) ? ref : null;
+    const pull = ref && PULL_REQUEST_HEAD.test(ref) ? ref : null;
     const key = `${dir} ${project.cloneUrl} ${pull ?? ''}`;
     const last = this.fetches.get(key);
     const fresh = last !== undefined && notBefore !== undefined && last.startedAt >= notBefore.getTime();
@@ -104,9 +104,9 @@ export class GitSource {
     return (await this.hasCommit(dir, sha)) ? dir : this.fetch(project, sha);
   }
 
-  /** The commit a ref (refs/heads/x, refs/tags/v1) points at in the remote repository. */
+  /** The commit a ref (refs/heads/x, refs/tags/v1, refs/pull/N/head) points at in the remote repository. */
   async resolveRef(cloneUrl: string, ref: string, signal?: AbortSignal): Promise<string> {
-    if (!isSafeRef(ref)) throw new SourceUnavailableError(`"${ref}" is not a branch or tag name`);
+    if (!isBuildableRef(ref)) throw new SourceUnavailableError(`"${ref}" is not a branch, tag or pull request head`);
     let stdout: string;
     try {
       ({ stdout } = await this.git(this.cacheDir, ['ls-remote', '--', cloneUrl, ref, `${ref}^{}`], cloneUrl, signal));
@@ -123,6 +123,28 @@ export class GitSource {
     const found = lines.find(([, name]) => name === `${ref}^{}`) ?? lines.find(([, name]) => name === ref);
     if (!found) throw new SourceUnavailableError(`${ref} does not exist in ${redactUrl(cloneUrl)}`);
     return found[0];
+  }
+
+  /**
+   * Whether `sha` is on `ref` in the remote as fetched now: the ref's tip or one of its ancestors.
+   * False when the commit or the ref does not exist.
+   */
+  async isOnRef(project: GitProject, sha: string, ref: string, signal?: AbortSignal): Promise<boolean> {
+    if (!isBuildableRef(ref)) throw new SourceUnavailableError(`"${ref}" is not a branch, tag or pull request head`);
+    if (!/^[0-9a-f]{40}$/.test(sha)) throw new SourceUnavailableError(`"${sha}" is not a full commit sha`);
+    const dir = await this.mirror(project);
+    await untilCancelled(
+      this.fetchRemote(dir, project.cloneUrl, PULL_REQUEST_HEAD.test(ref) ? ref : null),
+      signal,
+      `git fetch ${redactUrl(project.cloneUrl)}`,
+    );
+    return this.git(dir, ['merge-base', '--is-ancestor', '--end-of-options', sha, ref], undefined, signal).then(
+      () => true,
+      (err) => {
+        if (stopped(err)) throw err;
+        return false;
+      },
+    );
   }
 
   /** Every branch of the remote repository and the commit it points at (`git ls-remote --heads`). */

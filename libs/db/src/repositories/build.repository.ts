@@ -77,6 +77,9 @@ export class BuildRepository {
     message: string | null;
     retryOfId?: string;
     channel?: Channel;
+    /** A pull request's build (by hand or retried) stays one: no secrets, never promoted. */
+    pullRequest?: number | null;
+    fromFork?: boolean;
   }): Promise<{ build: Build; superseded: string[] }> {
     return this.prisma.$transaction(async (tx) => {
       const build = await tx.build.create({ data });
@@ -215,6 +218,24 @@ export class BuildRepository {
       this.prisma.build.count({ where: { imageId, pullRequest: null } }),
     ]);
     return fromPullRequests > 0 && others === 0;
+  }
+
+  /** Whether a build of the project that is no pull request's built this image and passed. */
+  async passedOutsidePullRequests(projectId: string, imageId: string): Promise<boolean> {
+    return (await this.prisma.build.count({ where: { projectId, imageId, status: 'passed', pullRequest: null } })) > 0;
+  }
+
+  /**
+   * Whether a pull request comes from a fork, as its newest delivery said; null when no delivery of
+   * it was ever received (the caller then assumes a fork).
+   */
+  async pullRequestFromFork(projectId: string, pullRequest: number): Promise<boolean | null> {
+    const row = await this.prisma.build.findFirst({
+      where: { projectId, pullRequest, trigger: 'pull_request' },
+      orderBy: { createdAt: 'desc' },
+      select: { fromFork: true },
+    });
+    return row ? row.fromFork : null;
   }
 
   /** The commit of each branch's newest build (whatever became of it). */

@@ -31,6 +31,15 @@ export class PromotionRepository {
     return this.prisma.promotion.findUnique({ where: { id }, include: full });
   }
 
+  /** The promotion a passed build opened to enter the first stage (Dockyard's own: its id is random). */
+  entryOf(buildId: string): Promise<PromotionFull | null> {
+    return this.prisma.promotion.findFirst({
+      where: { buildId, kind: 'promote', fromStage: null },
+      include: full,
+      orderBy: { createdAt: 'asc' },
+    });
+  }
+
   create(data: Prisma.PromotionUncheckedCreateInput): Promise<Promotion> {
     return this.prisma.promotion.create({ data });
   }
@@ -193,13 +202,19 @@ export class PromotionRepository {
   async pipelineOfImage(imageId: string): Promise<{ config: Prisma.JsonValue | null; final: boolean } | null> {
     const build =
       (await this.buildOfImage(imageId)) ??
-      (await this.prisma.build.findFirst({ where: { imageId, status: 'running' }, orderBy: { createdAt: 'asc' } }));
+      (await this.prisma.build.findFirst({
+        where: { imageId, status: 'running', pullRequest: null },
+        orderBy: { createdAt: 'asc' },
+      }));
     return build ? { config: build.config, final: build.status === 'passed' } : null;
   }
 
-  /** The build that produced an image (its pipeline file and commit). */
+  /** The build that produced an image (its pipeline file and commit): a pull request's never counts. */
   buildOfImage(imageId: string) {
-    return this.prisma.build.findFirst({ where: { imageId, status: 'passed' }, orderBy: { createdAt: 'asc' } });
+    return this.prisma.build.findFirst({
+      where: { imageId, status: 'passed', pullRequest: null },
+      orderBy: { createdAt: 'asc' },
+    });
   }
 
   createTestRuns(promotionId: string, tests: { name: string; command: string }[]): Promise<TestRun[]> {

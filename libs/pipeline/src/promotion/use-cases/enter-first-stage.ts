@@ -6,7 +6,7 @@ import { SYSTEM } from '../requester';
 import { EvaluatePromotion } from './evaluate-promotion';
 
 export interface EnterFirstStageCommand {
-  build: Pick<BuildWithProject, 'id' | 'pusher' | 'project' | 'channel'>;
+  build: Pick<BuildWithProject, 'id' | 'pusher' | 'project' | 'channel' | 'pullRequest'>;
   image: Image;
   /** The rules the build was checked against (the project's policy with its file's additions). */
   rules: ProjectRules;
@@ -15,7 +15,8 @@ export interface EnterFirstStageCommand {
 /**
  * A passed build's image enters the FIRST stage when the rules make it automatic — through the same
  * gates and the same stage write as any promotion, so the registry tag and the Release row agree.
- * Returns null when the first stage is not automatic. Idempotent: the promotion's id is the build's.
+ * Returns null when the first stage is not automatic. Idempotent: a build opens one entry (found by
+ * the build, not by an id a caller could have taken first).
  */
 @Injectable()
 export class EnterFirstStage {
@@ -28,8 +29,9 @@ export class EnterFirstStage {
 
   async execute({ build, image, rules }: EnterFirstStageCommand): Promise<PromotionFull | null> {
     const first = rules.stages[0];
-    if (!first.auto) return null;
-    const existing = await this.promotions.find(build.id);
+    // A pull request's build never enters a stage, whatever route it came by.
+    if (!first.auto || build.pullRequest !== null) return null;
+    const existing = await this.promotions.entryOf(build.id);
     if (existing) return this.evaluate.execute({ promotion: existing, inWorker: true });
     const [stage] = await this.projects.syncStages(
       build.project.id,
@@ -37,7 +39,6 @@ export class EnterFirstStage {
     );
     const opened = await this.records.open(
       {
-        id: build.id,
         projectId: build.project.id,
         imageId: image.id,
         digest: image.digest,

@@ -12,11 +12,14 @@ import { requireProject } from '../../projects';
 import { ProjectPolicies } from '../project-policies';
 import { PromotionRecords } from '../promotion-records';
 import { auditActor } from '../../projects/audit-actor';
-import { Requester, assertMayRequest, short } from '../requester';
+import { Requester, assertMayRequest, isSystem, short } from '../requester';
 import { EvaluatePromotion } from './evaluate-promotion';
 
 export interface RequestPromotionCommand {
-  /** The caller's id: sending the same request again returns the same promotion. */
+  /**
+   * The caller's id: sending the same request again returns the same promotion. Another request's id
+   * (anyone else's, Dockyard's own, or this caller's for something else) is a 409.
+   */
   id?: string;
   owner: string;
   name: string;
@@ -44,16 +47,13 @@ export class RequestPromotion {
   ) {}
 
   async execute(command: RequestPromotionCommand): Promise<PromotionFull> {
+    const project = await requireProject(this.projects, `${command.owner}/${command.name}`);
     if (command.id) {
       const existing = await this.promotions.find(command.id);
-      if (existing) return existing;
+      if (existing) return this.sameRequest(existing, project.id, command);
     }
-    const project = await requireProject(this.projects, `${command.owner}/${command.name}`);
     const image = await this.findImage(project.id, command.digest, command.buildId);
-    if (await this.builds.onlyFromPullRequests(image.id))
-      throw new ConflictError(
-        `${short(image.digest)} was built from a pull request; pull request builds never enter a stage (merge it, and its push builds)`,
-      );
+    await assertPromotable(this.builds, project.id, image);
     const { rules } = await this.policies.forImage(project, image);
     const names = rules.stages.map((s) => s.name);
     const index = names.indexOf(command.to);
@@ -97,6 +97,25 @@ export class RequestPromotion {
     return this.evaluate.execute({ promotion: opened });
   }
 
+  /** A request sent again: only the same caller's same promotion (project, image, stage, force). */
+  private async sameRequest(
+    existing: PromotionFull,
+    projectId: string,
+    command: RequestPromotionCommand,
+  ): Promise<PromotionFull> {
+    const digest = command.buildId ? (await this.builds.detail(command.buildId))?.image?.digest : command.digest;
+    const same =
+      !isSystem(command.requester) &&
+      existing.requestedById === command.requester.user.id &&
+      existing.kind === 'promote' &&
+      existing.projectId === projectId &&
+      existing.digest === digest &&
+      existing.toStage.name === command.to &&
+      existing.forced === !!command.force;
+    if (!same) throw new ConflictError(`promotion id ${command.id} is already taken by another request`);
+    return existing;
+  }
+
   private async findImage(projectId: string, digest?: string, buildId?: string): Promise<Image> {
     if (buildId) {
       const build = await this.builds.detail(buildId);
@@ -104,6 +123,7 @@ export class RequestPromotion {
         throw new NotFoundError(`build ${buildId} is not a build of this project`);
       if (build.status !== 'passed' || !build.imageId)
         throw new ConflictError(`build ${buildId} is ${build.status}; only a passed build's image can be promoted`);
+      if (build.pullRequest !== null) throw new ConflictError(fromPullRequest(build.image?.digest ?? buildId));
       return this.promotions.image(build.imageId);
     }
     if (!digest) throw new InvalidRequestError('name the image by digest or by build');
@@ -111,4 +131,25 @@ export class RequestPromotion {
     if (!image) throw new NotFoundError(`no image ${short(digest)} was built for this project`);
     return image;
   }
+}
+
+function fromPullRequest(what: string): string {
+  return `${short(what)} was built from a pull request; pull request builds never enter a stage (merge it, and its push builds)`;
+}
+
+/**
+ * Only what a passed build of the project, not a pull request's, produced may enter a stage (any stage,
+ * by build or by digest, promoted or rolled back): an image whose tests failed, or that only a pull
+ * request built, never does.
+ */
+export async function assertPromotable(
+  builds: Pick<BuildRepository, 'passedOutsidePullRequests' | 'onlyFromPullRequests'>,
+  projectId: string,
+  image: Image,
+): Promise<void> {
+  if (await builds.passedOutsidePullRequests(projectId, image.id)) return;
+  if (await builds.onlyFromPullRequests(image.id)) throw new ConflictError(fromPullRequest(image.digest));
+  throw new ConflictError(
+    `${short(image.digest)} has no passed build; only the image of a build whose tests passed can enter a stage`,
+  );
 }

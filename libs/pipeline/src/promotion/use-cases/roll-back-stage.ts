@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { ProjectRepository, PromotionFull, PromotionRepository } from '@dockyard/db';
+import { BuildRepository, ProjectRepository, PromotionFull, PromotionRepository } from '@dockyard/db';
 import { ConflictError, NotFoundError } from '../../errors';
 import { requireProject } from '../../projects';
 import { PromotionRecords } from '../promotion-records';
 import { Requester, assertMayRequest, short } from '../requester';
 import { EvaluatePromotion } from './evaluate-promotion';
+import { assertPromotable } from './request-promotion';
 
 export interface RollBackStageCommand {
   owner: string;
@@ -24,6 +25,7 @@ export class RollBackStage {
     private readonly evaluate: EvaluatePromotion,
     private readonly promotions: PromotionRepository,
     private readonly projects: ProjectRepository,
+    private readonly builds: BuildRepository,
   ) {}
 
   async execute(command: RollBackStageCommand): Promise<PromotionFull> {
@@ -43,6 +45,7 @@ export class RollBackStage {
           : `${command.stage} has no earlier digest to go back to`,
       );
     }
+    await assertPromotable(this.builds, project.id, target.image);
     const toStage = { id: stage.id, projectId: stage.projectId, name: stage.name, position: stage.position };
     const opened = await this.records.open(
       {
