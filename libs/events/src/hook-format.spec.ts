@@ -62,6 +62,9 @@ describe('Slack format', () => {
     });
     expect(JSON.stringify(msg.blocks)).toContain('&lt;!channel&gt;');
     expect(JSON.stringify(msg.blocks)).not.toContain('<!channel>');
+    expect(msg.text).toContain('&lt;!channel&gt;');
+    expect(msg.text).toContain('a &amp; b');
+    expect(msg.text).not.toContain('<!channel>');
   });
 
   it('has a line for every event type', () => {

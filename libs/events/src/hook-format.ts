@@ -52,11 +52,12 @@ export function summary(e: DockyardEvent): string {
  * Approve / Reject buttons that open the dashboard page where a person decides under policy.
  */
 export function slackMessage(e: DockyardEvent): { text: string; blocks: unknown[] } {
-  const text = summary(e);
   const d = e.data as Record<string, unknown>;
   const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  // Slack reads <!channel>, <@U…> and <url|label> as markup in `text` as well as in mrkdwn blocks.
+  const text = escape(summary(e));
   const blocks: unknown[] = [
-    { type: 'section', text: { type: 'mrkdwn', text: `*${escape(text)}*` } },
+    { type: 'section', text: { type: 'mrkdwn', text: `*${text}*` } },
     {
       type: 'context',
       elements: [{ type: 'mrkdwn', text: escape(`${e.type} · by ${e.actor} · ${e.at}`) }],
